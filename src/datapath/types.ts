@@ -100,6 +100,11 @@ export interface DatapathSocket {
   /** Asks for one `onWritable` once the kernel has room. */
   waitWritable(): void;
 
+  /**
+   * Datagrams the kernel dropped because the receive buffer was full, as
+   * SO_RXQ_OVFL reports it (enabled at bind), or -1 where unsupported. */
+  droppedCount(): number;
+
   /** Starts delivering datagrams to `sink` (keeps the loop alive unless unref'd). */
   startReceiving(sink: RecvSink): number;
   stopReceiving(): void;
