@@ -1,0 +1,21 @@
+'use strict';
+// The package is compiled to CommonJS so that require() and import share one
+// module instance (no dual-package hazard); these thin .mjs files give import
+// users named exports on top of it.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const entries = [
+  { cjs: 'index.js', mjs: 'index.mjs', names: ['createSocket', 'Socket'] },
+  { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket'] },
+  { cjs: 'register.js', mjs: 'register.mjs', names: [] },
+];
+
+const dist = path.join(__dirname, '..', 'dist');
+for (const { cjs, mjs, names } of entries) {
+  if (!fs.existsSync(path.join(dist, cjs))) continue;
+  const lines = [`import m from './${cjs}';`];
+  if (names.length) lines.push(`export const { ${names.join(', ')} } = m;`);
+  lines.push('export default m;', '');
+  fs.writeFileSync(path.join(dist, mjs), lines.join('\n'));
+}
