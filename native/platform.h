@@ -1,0 +1,56 @@
+/* The syscall layer under the datapath. Everything above this header speaks
+ * in batches of udpk_msg; how a batch reaches the kernel (one recvmmsg, or a
+ * recvmsg loop where that is all there is) is the business of exactly one
+ * platform_*.c file, chosen by binding.gyp. Nothing here knows about Node. */
+#ifndef UDPKIT_PLATFORM_H
+#define UDPKIT_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* Same layout as Linux's struct mmsghdr, so a batch can be handed to
+ * recvmmsg/sendmmsg without copying; other platforms just loop over it. */
+typedef struct udpk_msg {
+  struct msghdr hdr;
+  unsigned int len;
+} udpk_msg;
+
+typedef struct udpk_platform_info {
+  int recvmmsg;  /* 1 when the batched syscalls are really there */
+  int sendmmsg;
+  int rxq_ovfl;  /* 1 when the platform has a kernel drop counter at all */
+} udpk_platform_info;
+
+/* Probes once per process; safe to call from several threads (workers). */
+void udpk_platform_init(void);
+udpk_platform_info udpk_platform_get(void);
+
+/* A non-blocking, close-on-exec datagram socket, or -errno. */
+int udpk_socket(int family);
+
+/* Makes an adopted descriptor non-blocking. 0 or -errno. */
+int udpk_set_nonblock(int fd);
+
+/* Receives up to n datagrams. Returns the count (>= 1) or -errno.
+ * An error met after some datagrams were already taken is stored in
+ * *deferred (else 0) so the caller can report it after the batch. */
+int udpk_recv_batch(int fd, udpk_msg *msgs, unsigned n, int *deferred);
+
+/* Sends up to n datagrams. Returns the count sent (>= 1) or -errno for the
+ * first one. */
+int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n);
+
+/* Asks the kernel to report its receive-queue drop counter with every
+ * datagram. 1 when enabled, 0 when the platform cannot. */
+int udpk_enable_drop_counter(int fd);
+
+/* Room for the control data udpk_enable_drop_counter produces. */
+#define UDPK_CTRL_SIZE 64
+
+/* Reads the drop counter from a received message's control data.
+ * 1 when found (stored in *out), 0 when absent. */
+int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out);
+
+#endif

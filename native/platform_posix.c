@@ -1,0 +1,63 @@
+/* Any other POSIX system: plain recvmsg/sendmsg loops, fcntl for the flags,
+ * no drop counter. A platform with better primitives gets its own file. */
+#include "platform.h"
+#include "platform_loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void udpk_platform_init(void) {}
+
+udpk_platform_info udpk_platform_get(void) {
+  udpk_platform_info info = {0, 0, 0};
+  return info;
+}
+
+int udpk_set_nonblock(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  if (flags & O_NONBLOCK) return 0;
+  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
+
+int udpk_socket(int family) {
+  int fd = socket(family, SOCK_DGRAM, 0);
+  int err;
+  if (fd < 0) return -errno;
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+    err = -errno;
+    close(fd);
+    return err;
+  }
+  if ((err = udpk_set_nonblock(fd)) < 0) {
+    close(fd);
+    return err;
+  }
+#ifdef SO_NOSIGPIPE
+  {
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+  }
+#endif
+  return fd;
+}
+
+int udpk_recv_batch(int fd, udpk_msg *msgs, unsigned n, int *deferred) {
+  return udpk_recv_loop(fd, msgs, n, deferred);
+}
+
+int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n) { return udpk_send_loop(fd, msgs, n); }
+
+int udpk_enable_drop_counter(int fd) {
+  (void)fd;
+  return 0;
+}
+
+int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {
+  (void)hdr;
+  (void)out;
+  return 0;
+}
