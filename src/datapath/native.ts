@@ -1,0 +1,34 @@
+// The native datapath: the addon's Socket class already has exactly the
+// seam's shape, so this file only finds the addon and gives it types.
+import * as path from 'node:path';
+import type { Datapath, DatapathSocket, Family } from './types';
+
+interface NativeBinding {
+  Socket: new (family: Family) => DatapathSocket;
+  getRecvBatchSize(): number;
+  /** Throws a RangeError outside 1..1024. Applies to sockets created afterwards. */
+  setRecvBatchSize(size: number): void;
+  platform(): { recvmmsg: boolean; sendmmsg: boolean; dropCounter: boolean };
+}
+
+// dist/datapath/native.js -> <package root>/build/Release/udpkit.node
+const addonPath = path.join(__dirname, '..', '..', 'build', 'Release', 'udpkit.node');
+
+const binding = require(addonPath) as NativeBinding;
+
+export const nativeDatapath: Datapath = {
+  createSocket(family: Family): DatapathSocket {
+    return new binding.Socket(family);
+  },
+  get recvBatchSize(): number {
+    return binding.getRecvBatchSize();
+  },
+  set recvBatchSize(size: number) {
+    binding.setRecvBatchSize(size);
+  },
+};
+
+/** What the platform layer found when it probed the kernel (diagnostics). */
+export function nativePlatform(): { recvmmsg: boolean; sendmmsg: boolean; dropCounter: boolean } {
+  return binding.platform();
+}
