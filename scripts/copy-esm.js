@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const entries = [
   { cjs: 'index.js', mjs: 'index.mjs', names: ['createSocket', 'Socket'] },
-  { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket'] },
+  { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket', 'PromiseSocket', 'AbortError'] },
   { cjs: 'register.js', mjs: 'register.mjs', names: [] },
 ];
 
