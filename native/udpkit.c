@@ -548,10 +548,27 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int round;
   if (s->closed) return;
   if (status < 0) {
-    /* The loop gave up on this descriptor; polling again would spin. */
+    /* libuv answers POLLERR with UV_EBADF and stops the handle. For a UDP
+     * socket POLLERR mostly means a pending socket error (an ICMP port
+     * unreachable on a connected socket): report that and poll on. */
+    int so_err = 0;
+    socklen_t len = sizeof(so_err);
+    s->poll_events = 0;
+    if (s->fd >= 0 && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &so_err, &len) == 0 && so_err != 0) {
+      if (update_poll(s) < 0) {
+        s->receiving = false;
+        s->want_writable = false;
+        update_poll(s);
+      }
+      report_error(s, -so_err);
+      return;
+    }
+    /* Nothing pending, so the descriptor itself is broken; polling again
+     * would spin. */
     s->receiving = false;
     s->want_writable = false;
     update_poll(s);
+    set_strong(s, false);
     report_error(s, status);
     return;
   }
