@@ -1,0 +1,8 @@
+// udpkit: node:dgram's public surface, exactly, on udpkit's own datapath.
+import { Socket, createSocket } from './socket';
+
+export { Socket, createSocket };
+export type {
+  SocketType, SocketOptions, BindOptions, RemoteInfo, AddressInfo, Datagram, OutgoingDatagram, SendCallback,
+} from './socket';
+export type { LookupFunction } from './lookup';

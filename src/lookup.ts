@@ -1,0 +1,40 @@
+// Host name resolution for bind/connect/send, through dns.lookup or the
+// user's `lookup` option, called the way node:dgram calls it.
+import * as dns from 'node:dns';
+import { isIP } from 'node:net';
+import type { Family } from './datapath/types';
+
+/** The shape of the `lookup` option: dns.lookup's. */
+export type LookupFunction = (
+  hostname: string,
+  options: number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family?: number) => void,
+) => void;
+
+export type Resolved = (err: Error | null, ip: string) => void;
+
+export class Resolver {
+  readonly #family: Family;
+  readonly #custom: LookupFunction | undefined;
+
+  constructor(family: Family, custom: LookupFunction | undefined) {
+    this.#family = family;
+    this.#custom = custom;
+  }
+
+  /**
+   * An IP literal that needs no lookup at all, or null. Only without a custom
+   * lookup: a user's lookup is called for every address, as Node does.
+   */
+  literal(address: string): string | null {
+    return this.#custom === undefined && isIP(address) !== 0 ? address : null;
+  }
+
+  /** Resolves asynchronously, never in the same tick (dns.lookup's own contract). */
+  resolve(address: unknown, callback: Resolved): void {
+    const lookup = (this.#custom ?? dns.lookup) as unknown as (
+      host: unknown, family: number,
+      cb: (err: Error | null, address: string) => void) => void;
+    lookup(address, this.#family, (err, ip) => callback(err, String(ip)));
+  }
+}

@@ -1,0 +1,892 @@
+// The dgram.Socket state machine: unbound → binding → bound → closed, connected
+// or not. It validates like node:dgram, queues work issued before the socket is
+// listening, resolves names, and batches sends issued in one tick into one
+// datapath call; receiving hands each datagram of a batch to 'message'.
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { isatty } from 'node:tty';
+import {
+  BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, RECV_META_STRIDE, SocketOption,
+  type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
+} from './datapath/types';
+import {
+  bufferOutOfBounds, closedHandle, errnoException, exceptionWithHostPort, invalidArgType,
+  invalidFdType, missingArgs, socketAlreadyBound, socketBadBufferSize, socketBadType,
+  socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
+} from './errors';
+import { Resolver, type LookupFunction } from './lookup';
+import {
+  isArrayBufferView, toWirePort, validateAbortSignal, validateFunction, validatePort,
+  validateString, validateUint32,
+} from './validate';
+
+export type SocketType = 'udp4' | 'udp6';
+
+export interface SocketOptions {
+  type: SocketType;
+  reuseAddr?: boolean;
+  /** SO_REUSEPORT (Node 22's option): several sockets, even in several processes, share one port. */
+  reusePort?: boolean;
+  ipv6Only?: boolean;
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  lookup?: LookupFunction;
+  signal?: AbortSignal;
+}
+
+export interface BindOptions {
+  port?: number;
+  address?: string;
+  exclusive?: boolean;
+  fd?: number;
+}
+
+export interface RemoteInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+  size: number;
+}
+
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** One received datagram, as the 'messages' batch event and the promise API carry it. */
+export interface Datagram {
+  data: Buffer;
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+  size: number;
+}
+
+/** One entry of `sendMany()`. */
+export interface OutgoingDatagram {
+  data: string | ArrayBufferView | ReadonlyArray<string | ArrayBufferView>;
+  port?: number;
+  address?: string;
+}
+
+export type SendCallback = (error: Error | null, bytes: number) => void;
+type MessageBuffer = string | ArrayBufferView | ReadonlyArray<string | ArrayBufferView>;
+
+const enum BindState { Unbound, Binding, Bound }
+const enum ConnectState { Disconnected, Connecting, Connected }
+
+interface QueuedWork {
+  run(): void;
+  /** Tells a queued send's callback that it will never go out (bind failed or the socket closed). */
+  fail?(err: Error): void;
+}
+
+/** Datagrams handed to the kernel in one datapath call at most. */
+const MAX_SEND_BATCH = 1024;
+const EAGAIN = -11;
+const ECANCELED = -125;
+const EBADF = -9;
+const EMPTY = Buffer.alloc(0);
+
+let datapath: Datapath | undefined;
+function getDatapath(): Datapath {
+  // Loaded on first use so that importing the module stays cheap.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  datapath ??= (require('./datapath/native') as { nativeDatapath: Datapath }).nativeDatapath;
+  return datapath;
+}
+
+/** Lets a different datapath (the virtual network) stand behind new sockets. */
+export function useDatapath(dp: Datapath): void {
+  datapath = dp;
+}
+
+function toBuffer(chunk: string | ArrayBufferView): Uint8Array {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** An array message's chunks as buffers, or null when one of them is not sendable. */
+function bufferList(list: ReadonlyArray<unknown>): Uint8Array[] | null {
+  const out = new Array<Uint8Array>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const chunk = list[i];
+    if (typeof chunk === 'string') out[i] = Buffer.from(chunk);
+    else if (isArrayBufferView(chunk)) out[i] = toBuffer(chunk);
+    else return null;
+  }
+  return out;
+}
+
+/** Node's offset/length slice: both coerced with >>> 0, then bounds-checked. */
+function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Uint8Array {
+  let view: Uint8Array;
+  if (typeof buffer === 'string') view = Buffer.from(buffer);
+  else if (isArrayBufferView(buffer)) view = toBuffer(buffer);
+  else throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], buffer);
+  const start = (offset as number) >>> 0;
+  const count = (length as number) >>> 0;
+  if (start > view.byteLength) throw bufferOutOfBounds('offset');
+  if (start + count > view.byteLength) throw bufferOutOfBounds('length');
+  return new Uint8Array(view.buffer, view.byteOffset + start, count);
+}
+
+function payloadSize(payload: Payload): number {
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  let n = 0;
+  for (const chunk of payload) n += chunk.byteLength;
+  return n;
+}
+
+function fdTypeName(fd: number, errno: number): string {
+  if (errno === EBADF) return 'UNKNOWN';
+  if (errno === -22 /* EINVAL: a socket, not a datagram one */) return 'TCP';
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isFIFO()) return 'PIPE';
+    if (st.isCharacterDevice() && isatty(fd)) return 'TTY';
+    if (st.isSocket()) return 'UNIX';
+    return 'FILE';
+  } catch {
+    return 'UNKNOWN';
+  }
+}
+
+export class Socket extends EventEmitter {
+  type: SocketType;
+
+  #family: Family;
+  #handle: DatapathSocket | null;
+  #resolver: Resolver;
+  #bindState = BindState.Unbound;
+  #connectState = ConnectState.Disconnected;
+  #receiving = false;
+  #paused = false;
+  #refed = true;
+  #reuseAddr: boolean;
+  #reusePort: boolean;
+  #ipv6Only: boolean;
+  #recvBufferSize: number | undefined;
+  #sendBufferSize: number | undefined;
+  #queue: QueuedWork[] | undefined;
+  #familyName: 'IPv4' | 'IPv6';
+
+  // Outgoing datagrams not yet handed to the kernel, from #outHead on.
+  #outPayloads: Payload[] = [];
+  #outAddresses: (string | null)[] = [];
+  #outPorts = new Int32Array(64);
+  #outCallbacks: (SendCallback | undefined)[] = [];
+  #outLength = 0;
+  #outHead = 0;
+  #outQueuedBytes = 0;
+  #flushScheduled = false;
+  #blocked = false;
+  #batchCallbacks: ((err: Error | null) => void)[] = [];
+
+  readonly #sink: RecvSink;
+
+  /** @internal Use createSocket(). */
+  constructor(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
+    super();
+    let options: Partial<SocketOptions> = {};
+    let lookup: LookupFunction | undefined;
+    if (type !== null && typeof type === 'object') {
+      options = type;
+      type = options.type as SocketType;
+      lookup = options.lookup;
+      if (lookup !== undefined) validateFunction(lookup, 'lookup');
+    }
+    if (type !== 'udp4' && type !== 'udp6') throw socketBadType();
+    if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
+    if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
+
+    this.type = type;
+    this.#family = type === 'udp4' ? 4 : 6;
+    this.#familyName = type === 'udp4' ? 'IPv4' : 'IPv6';
+    this.#resolver = new Resolver(this.#family, lookup);
+    this.#handle = getDatapath().createSocket(this.#family);
+    this.#reuseAddr = !!options.reuseAddr;
+    this.#reusePort = !!options.reusePort;
+    this.#ipv6Only = !!options.ipv6Only;
+    this.#recvBufferSize = options.recvBufferSize;
+    this.#sendBufferSize = options.sendBufferSize;
+    if (typeof listener === 'function') this.on('message', listener);
+
+    this.#sink = {
+      onBatch: (count, data) => this.#onBatch(count, data),
+      onRecvError: (errno) => {
+        if (this.#handle) this.emit('error', errnoException(errno, 'recvmsg'));
+      },
+      onWritable: () => {
+        this.#blocked = false;
+        this.#flush();
+      },
+    };
+
+    const signal = options.signal;
+    if (signal !== undefined) {
+      validateAbortSignal(signal, 'options.signal');
+      if (signal.aborted) {
+        process.nextTick(() => this.#closeIfOpen());
+      } else {
+        const onAbort = (): void => this.#closeIfOpen();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+  }
+
+  #closeIfOpen(): void {
+    if (this.#handle) this.close();
+  }
+
+  #healthCheck(): DatapathSocket {
+    if (!this.#handle) throw socketNotRunning();
+    return this.#handle;
+  }
+
+  // ---------------------------------------------------------------- bind
+
+  bind(port?: number | BindOptions | (() => void), address?: string | (() => void), callback?: () => void): this;
+  bind(...args: unknown[]): this {
+    let port: unknown = args[0];
+    let address: unknown;
+    let exclusive = false;
+    const handle = this.#healthCheck();
+    if (this.#bindState !== BindState.Unbound) throw socketAlreadyBound();
+    this.#bindState = BindState.Binding;
+
+    const last = args.length > 0 ? args[args.length - 1] : undefined;
+    if (typeof last === 'function') this.once('listening', last as () => void);
+
+    if (port !== null && typeof port === 'object') {
+      const opts = port as BindOptions;
+      const fd = opts.fd;
+      if (typeof fd === 'number' && Number.isInteger(fd) && fd > 0) {
+        const err = handle.open(fd);
+        if (err < 0) {
+          this.#bindState = BindState.Unbound;
+          if (err === EBADF || err === -88 /* ENOTSOCK */ || err === -22) throw invalidFdType(fdTypeName(fd, err));
+          throw errnoException(err, 'open');
+        }
+        this.#startListening();
+        return this;
+      }
+      address = opts.address;
+      exclusive = !!opts.exclusive;
+      port = opts.port;
+    } else {
+      address = typeof args[1] === 'function' ? '' : args[1];
+    }
+    void exclusive;
+
+    if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
+
+    const afterLookup = (err: Error | null, ip: string): void => {
+      if (!this.#handle) return; // closed while resolving
+      if (err) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', err);
+        return;
+      }
+      this.#bindResolved(ip, port);
+    };
+    const literal = this.#resolver.literal(address as string);
+    if (literal !== null) process.nextTick(afterLookup, null, literal);
+    else this.#resolver.resolve(address, afterLookup);
+    return this;
+  }
+
+  #bindFlags(): number {
+    let flags = 0;
+    if (this.#reuseAddr) flags |= BIND_REUSEADDR;
+    if (this.#reusePort) flags |= BIND_REUSEPORT;
+    if (this.#ipv6Only) flags |= BIND_IPV6ONLY;
+    return flags;
+  }
+
+  #bindResolved(ip: string, port: unknown): void {
+    const handle = this.#handle!;
+    const err = handle.bind(ip, toWirePort(port), this.#bindFlags());
+    if (err < 0) {
+      this.#bindState = BindState.Unbound;
+      this.emit('error', exceptionWithHostPort(err, 'bind', ip, toWirePort(port)));
+      return;
+    }
+    this.#startListening();
+  }
+
+  #startListening(): void {
+    const handle = this.#handle!;
+    this.#bindState = BindState.Bound;
+    this.#startReceiving(handle);
+    if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, SocketOption.RecvBufferSize);
+    if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, SocketOption.SendBufferSize);
+    this.emit('listening');
+  }
+
+  #startReceiving(handle: DatapathSocket): void {
+    if (!this.#refed) handle.unref();
+    if (this.#paused) return;
+    const err = handle.startReceiving(this.#sink);
+    if (err < 0) throw errnoException(err, 'recvStart');
+    this.#receiving = true;
+  }
+
+  /** Binds right now to the wildcard address (for multicast calls on an unbound socket). */
+  #implicitBindNow(): void {
+    const handle = this.#handle!;
+    const err = handle.bind(this.#family === 4 ? '0.0.0.0' : '::', 0, this.#bindFlags());
+    if (err < 0) return; // the option call that follows reports the failure
+    this.#bindState = BindState.Bound;
+    this.#startReceiving(handle);
+    process.nextTick(() => {
+      if (this.#handle) this.emit('listening');
+    });
+  }
+
+  #enqueue(work: QueuedWork): void {
+    if (this.#queue === undefined) {
+      this.#queue = [];
+      this.once('error', this.#onListenError);
+      this.once('listening', this.#onListenSuccess);
+    }
+    this.#queue.push(work);
+  }
+
+  readonly #onListenSuccess = (): void => {
+    this.removeListener('error', this.#onListenError);
+    const queue = this.#queue;
+    this.#queue = undefined;
+    if (queue) for (const work of queue) work.run();
+  };
+
+  readonly #onListenError = (err: Error): void => {
+    this.removeListener('listening', this.#onListenSuccess);
+    const queue = this.#queue;
+    this.#queue = undefined;
+    if (queue) for (const work of queue) work.fail?.(err);
+  };
+
+  // ---------------------------------------------------------------- connect
+
+  connect(port: number, address?: string | (() => void), callback?: (err?: Error) => void): void {
+    port = validatePort(port, 'Port', false);
+    if (typeof address === 'function') {
+      callback = address as (err?: Error) => void;
+      address = '';
+    } else if (address === undefined) {
+      address = '';
+    }
+    validateString(address, 'address');
+    if (this.#connectState !== ConnectState.Disconnected) throw socketIsConnected();
+    this.#connectState = ConnectState.Connecting;
+    if (typeof callback === 'function') this.once('connect', callback);
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    if (!this.#handle) throw closedHandle('lookup');
+    if (this.#bindState !== BindState.Bound) {
+      const p = port;
+      const a = address;
+      this.#enqueue({ run: () => this.#connectBound(p, a, callback) });
+      return;
+    }
+    this.#connectBound(port, address, callback);
+  }
+
+  #connectBound(port: number, address: string, callback: ((err?: Error) => void) | undefined): void {
+    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
+    this.#resolver.resolve(host, (err, ip) => {
+      const handle = this.#handle;
+      if (!handle) return;
+      let ex = err;
+      if (!ex) {
+        const rc = handle.connect(ip, port);
+        if (rc < 0) ex = exceptionWithHostPort(rc, 'connect', host, port);
+      }
+      if (ex) {
+        this.#connectState = ConnectState.Disconnected;
+        const failure = ex;
+        process.nextTick(() => {
+          if (typeof callback === 'function') {
+            this.removeListener('connect', callback);
+            callback(failure);
+          } else {
+            this.emit('error', failure);
+          }
+        });
+        return;
+      }
+      this.#connectState = ConnectState.Connected;
+      process.nextTick(() => this.emit('connect'));
+    });
+  }
+
+  disconnect(): void {
+    if (this.#connectState !== ConnectState.Connected) throw socketNotConnected();
+    const handle = this.#handle;
+    if (!handle) throw closedHandle('disconnect');
+    // Datagrams sent while connected leave while the socket still is.
+    this.#flush();
+    const err = handle.disconnect();
+    if (err < 0) throw errnoException(err, 'connect');
+    this.#connectState = ConnectState.Disconnected;
+  }
+
+  remoteAddress(): AddressInfo {
+    const handle = this.#healthCheck();
+    if (this.#connectState !== ConnectState.Connected) throw socketNotConnected();
+    const peer = handle.remoteAddress();
+    if (typeof peer === 'number') throw errnoException(peer, 'getpeername');
+    return { address: peer.address, family: this.#familyName, port: peer.port };
+  }
+
+  // ---------------------------------------------------------------- send
+
+  sendto(buffer: MessageBuffer, offset: number, length: number, port: number, address: string, callback?: SendCallback): void {
+    if (typeof offset !== 'number') throw invalidArgType('offset', 'number', offset);
+    if (typeof length !== 'number') throw invalidArgType('length', 'number', length);
+    if (typeof port !== 'number') throw invalidArgType('port', 'number', port);
+    if (typeof address !== 'string') throw invalidArgType('address', 'string', address);
+    this.send(buffer, offset, length, port, address, callback);
+  }
+
+  send(msg: MessageBuffer, port?: number, address?: string, callback?: SendCallback): void;
+  send(msg: MessageBuffer, port?: number, callback?: SendCallback): void;
+  send(msg: MessageBuffer, callback?: SendCallback): void;
+  send(msg: MessageBuffer, offset: number, length: number, port?: number, address?: string, callback?: SendCallback): void;
+  send(msg: MessageBuffer, offset: number, length: number, port?: number, callback?: SendCallback): void;
+  send(msg: MessageBuffer, offset: number, length: number, callback?: SendCallback): void;
+  send(buffer: unknown, offset?: unknown, length?: unknown, port?: unknown, address?: unknown, callback?: unknown): void {
+    const connected = this.#connectState === ConnectState.Connected;
+    if (!connected) {
+      if (address || (port && typeof port !== 'function')) {
+        buffer = sliceBuffer(buffer, offset, length);
+      } else {
+        callback = port;
+        port = offset;
+        address = length;
+      }
+    } else {
+      if (typeof length === 'number') {
+        buffer = sliceBuffer(buffer, offset, length);
+        if (typeof port === 'function') {
+          callback = port;
+          port = null;
+        }
+      } else {
+        callback = offset;
+      }
+      if (port || address) throw socketIsConnected();
+    }
+
+    let payload: Payload;
+    if (!Array.isArray(buffer)) {
+      if (typeof buffer === 'string') payload = Buffer.from(buffer);
+      else if (isArrayBufferView(buffer)) payload = toBuffer(buffer);
+      else throw invalidArgType('buffer', ['string', 'Buffer', 'TypedArray', 'DataView'], buffer);
+    } else {
+      const list = bufferList(buffer);
+      if (list === null) throw invalidArgType('buffer list arguments', ['string', 'Buffer', 'TypedArray', 'DataView'], buffer);
+      payload = list.length === 1 ? list[0]! : list.length === 0 ? EMPTY : list;
+    }
+
+    let destPort = 0;
+    if (!connected) destPort = validatePort(port, 'Port', false);
+    let cb = typeof callback === 'function' ? callback as SendCallback : undefined;
+    if (typeof address === 'function') {
+      cb = address as SendCallback;
+      address = undefined;
+    } else if (address !== null && address !== undefined) {
+      validateString(address, 'address');
+    }
+
+    this.#healthCheck();
+    this.#submit(payload, connected, destPort, address as string | null | undefined, cb);
+  }
+
+  /** A validated datagram: queue it until listening, resolve its destination, then batch it. */
+  #submit(payload: Payload, connected: boolean, port: number, address: string | null | undefined, cb: SendCallback | undefined): void {
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue({
+        run: () => {
+          if (this.#handle) this.#submit(payload, connected, port, address, cb);
+          else cb && process.nextTick(cb, socketNotRunning());
+        },
+        fail: (err) => cb && process.nextTick(cb, err),
+      });
+      return;
+    }
+    if (connected) {
+      this.#push(payload, null, 0, cb);
+      return;
+    }
+    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
+    const literal = this.#resolver.literal(host);
+    if (literal !== null) {
+      this.#push(payload, literal, port, cb);
+      return;
+    }
+    this.#resolver.resolve(host, (err, ip) => {
+      if (err) {
+        if (cb) process.nextTick(cb, err);
+        else process.nextTick(() => this.emit('error', err));
+        return;
+      }
+      if (!this.#handle) {
+        if (cb) process.nextTick(cb, socketNotRunning());
+        return;
+      }
+      this.#push(payload, ip, port, cb);
+    });
+  }
+
+  #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined): void {
+    const i = this.#outLength++;
+    if (i >= this.#outPorts.length) {
+      const grown = new Int32Array(this.#outPorts.length * 2);
+      grown.set(this.#outPorts);
+      this.#outPorts = grown;
+    }
+    this.#outPayloads[i] = payload;
+    this.#outAddresses[i] = address;
+    this.#outPorts[i] = port;
+    this.#outCallbacks[i] = cb;
+    this.#outQueuedBytes += payloadSize(payload);
+    if (!this.#flushScheduled && !this.#blocked) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushTick);
+    }
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  /** Hands queued datagrams to the kernel, a batch per datapath call, until done or EAGAIN. */
+  #flush(): void {
+    const handle = this.#handle;
+    if (!handle) return;
+    while (this.#outHead < this.#outLength && !this.#blocked) {
+      const head = this.#outHead;
+      const connectedRun = this.#outAddresses[head] === null;
+      let end = head + 1;
+      const limit = Math.min(this.#outLength, head + MAX_SEND_BATCH);
+      while (end < limit && (this.#outAddresses[end] === null) === connectedRun) end++;
+      const count = end - head;
+      const payloads = head === 0 && end === this.#outLength ? this.#outPayloads : this.#outPayloads.slice(head, end);
+      const addresses = connectedRun ? null
+        : (head === 0 && end === this.#outLength ? this.#outAddresses : this.#outAddresses.slice(head, end)) as string[];
+      const sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses);
+      if (sent === EAGAIN) {
+        this.#blocked = true;
+        handle.waitWritable();
+        break;
+      }
+      if (sent < 0) {
+        this.#complete(head, exceptionWithHostPort(sent, 'send',
+          this.#outAddresses[head] ?? undefined, this.#outAddresses[head] === null ? undefined : this.#outPorts[head]));
+        this.#outHead = head + 1;
+        continue;
+      }
+      for (let i = head; i < head + sent; i++) this.#complete(i, null);
+      this.#outHead = head + sent;
+    }
+    if (this.#outHead === this.#outLength) this.#resetQueue();
+  }
+
+  /** Reports datagram i's fate: once, on a later tick, the way node:dgram does. */
+  #complete(i: number, err: Error | null): void {
+    const payload = this.#outPayloads[i]!;
+    const bytes = payloadSize(payload);
+    this.#outQueuedBytes -= bytes;
+    const cb = this.#outCallbacks[i];
+    this.#outPayloads[i] = EMPTY;
+    this.#outCallbacks[i] = undefined;
+    if (cb) {
+      if (err) process.nextTick(cb, err);
+      else process.nextTick(cb, null, bytes);
+    }
+  }
+
+  #resetQueue(): void {
+    this.#outHead = 0;
+    this.#outLength = 0;
+    this.#outPayloads.length = 0;
+    this.#outAddresses.length = 0;
+    this.#outCallbacks.length = 0;
+    this.#outQueuedBytes = 0;
+  }
+
+  /**
+   * udpkit extension: sends every entry of `list` in as few system calls as
+   * the platform allows. `callback(err, sent)` runs once when all of them were
+   * handed to the kernel; `err` is the first failure, `sent` how many went out.
+   */
+  sendMany(list: readonly OutgoingDatagram[], callback?: (err: Error | null, sent: number) => void): void {
+    if (!Array.isArray(list)) throw invalidArgType('list', 'Array', list);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const connected = this.#connectState === ConnectState.Connected;
+    const prepared: [Payload, number, string | undefined][] = [];
+    for (const entry of list as OutgoingDatagram[]) {
+      if (entry === null || typeof entry !== 'object') throw invalidArgType('list[i]', 'Object', entry);
+      const { data } = entry;
+      let payload: Payload;
+      if (typeof data === 'string') payload = Buffer.from(data);
+      else if (isArrayBufferView(data)) payload = toBuffer(data);
+      else if (Array.isArray(data)) {
+        const chunks = bufferList(data);
+        if (chunks === null) throw invalidArgType('buffer list arguments', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+        payload = chunks;
+      } else throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+      if (connected) {
+        if (entry.port || entry.address) throw socketIsConnected();
+        prepared.push([payload, 0, undefined]);
+      } else {
+        const port = validatePort(entry.port, 'Port', false);
+        if (entry.address !== undefined && entry.address !== null) validateString(entry.address, 'address');
+        prepared.push([payload, port, entry.address ?? undefined]);
+      }
+    }
+    this.#healthCheck();
+    let pending = prepared.length;
+    let sent = 0;
+    let firstError: Error | null = null;
+    const done = (err: Error | null): void => {
+      if (err) firstError ??= err;
+      else sent++;
+      if (--pending === 0) callback?.(firstError, sent);
+    };
+    if (pending === 0) {
+      if (callback) process.nextTick(callback, null, 0);
+      return;
+    }
+    for (const [payload, port, address] of prepared) {
+      this.#submit(payload, connected, port, address, callback ? done : undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  #onBatch(count: number, data: ArrayBuffer): void {
+    const handle = this.#handle;
+    if (!handle) return;
+    const meta = handle.recvMeta;
+    const table = handle.recvAddresses;
+    const family = this.#familyName;
+    const wantBatch = this.listenerCount('messages') > 0;
+    const batch: Datagram[] | null = wantBatch ? [] : null;
+    for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
+      const size = meta[m + 1]!;
+      const msg = Buffer.from(data, meta[m]!, size);
+      const address = table[meta[m + 3]!]!;
+      const port = meta[m + 2]!;
+      if (batch) batch.push({ data: msg, address, family, port, size });
+      this.emit('message', msg, { address, family, port, size });
+      if (this.#handle !== handle || !this.#receiving) return; // closed or paused inside a listener
+    }
+    if (batch) this.emit('messages', batch);
+  }
+
+  /** udpkit extension: stop reading from the kernel until resumeReceiving() (datagrams wait in the kernel buffer). */
+  pauseReceiving(): this {
+    this.#paused = true;
+    if (this.#receiving && this.#handle) {
+      this.#handle.stopReceiving();
+      this.#receiving = false;
+    }
+    return this;
+  }
+
+  /** udpkit extension: undo pauseReceiving(). */
+  resumeReceiving(): this {
+    this.#paused = false;
+    if (!this.#receiving && this.#handle && this.#bindState === BindState.Bound) this.#startReceiving(this.#handle);
+    return this;
+  }
+
+  /** udpkit extension: datagrams the kernel dropped for lack of buffer space (SO_RXQ_OVFL), or -1 where unknown. */
+  getRecvDropCount(): number {
+    return this.#handle ? this.#handle.droppedCount() : -1;
+  }
+
+  // ---------------------------------------------------------------- close
+
+  close(callback?: () => void): this {
+    if (typeof callback === 'function') this.on('close', callback);
+    if (this.#queue !== undefined) {
+      this.#queue.push({ run: () => this.close() });
+      return this;
+    }
+    const handle = this.#healthCheck();
+    // Datagrams already accepted go out before the descriptor goes away.
+    if (this.#outHead < this.#outLength && !this.#blocked) this.#flush();
+    for (let i = this.#outHead; i < this.#outLength; i++) {
+      this.#complete(i, exceptionWithHostPort(ECANCELED, 'send', this.#outAddresses[i] ?? undefined, this.#outPorts[i]));
+    }
+    this.#resetQueue();
+    this.#receiving = false;
+    this.#handle = null;
+    handle.close();
+    process.nextTick(() => this.emit('close'));
+    return this;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#handle) return Promise.resolve();
+    return new Promise((resolve) => this.close(() => resolve()));
+  }
+
+  // ---------------------------------------------------------------- addresses & options
+
+  address(): AddressInfo {
+    const handle = this.#healthCheck();
+    const local = handle.localAddress();
+    if (typeof local === 'number') throw errnoException(local, 'getsockname');
+    return { address: local.address, family: this.#familyName, port: local.port };
+  }
+
+  #option(option: SocketOption, value: number, syscall: string): void {
+    const handle = this.#handle;
+    if (!handle) throw closedHandle(syscall);
+    const err = handle.setOption(option, value);
+    if (err < 0) throw errnoException(err, syscall);
+  }
+
+  setBroadcast(arg: boolean): void {
+    this.#option(SocketOption.Broadcast, arg ? 1 : 0, 'setBroadcast');
+  }
+
+  setTTL(ttl: number): number {
+    if (typeof ttl !== 'number') throw invalidArgType('ttl', 'number', ttl);
+    const hops = ttl | 0;
+    if (!this.#handle) throw closedHandle('setTTL');
+    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setTTL');
+    if (hops < 1 || hops > 255) throw errnoException(-22, 'setTTL');
+    this.#option(SocketOption.TTL, hops, 'setTTL');
+    return ttl;
+  }
+
+  setMulticastTTL(ttl: number): number {
+    if (typeof ttl !== 'number') throw invalidArgType('ttl', 'number', ttl);
+    const hops = ttl | 0;
+    if (!this.#handle) throw closedHandle('setMulticastTTL');
+    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setMulticastTTL');
+    if (hops < 0 || hops > 255) throw errnoException(-22, 'setMulticastTTL');
+    this.#option(SocketOption.MulticastTTL, hops, 'setMulticastTTL');
+    return ttl;
+  }
+
+  setMulticastLoopback(arg: boolean): boolean {
+    this.#option(SocketOption.MulticastLoopback, arg ? 1 : 0, 'setMulticastLoopback');
+    return arg;
+  }
+
+  setMulticastInterface(interfaceAddress: string): void {
+    const handle = this.#healthCheck();
+    validateString(interfaceAddress, 'interfaceAddress');
+    // An IPv6 interface on an IPv4 socket is an IPv6 option there: ENOPROTOOPT.
+    if (this.#family === 4 && isIPv6(interfaceAddress)) throw errnoException(-92, 'setMulticastInterface');
+    const err = handle.setMulticastInterface(interfaceAddress);
+    if (err < 0) throw errnoException(err, 'setMulticastInterface');
+  }
+
+  addMembership(multicastAddress: string, interfaceAddress?: string): void {
+    const handle = this.#healthCheck();
+    if (!multicastAddress) throw missingArgs('multicastAddress');
+    if (this.#bindState === BindState.Unbound) this.#implicitBindNow();
+    const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), true);
+    if (err < 0) throw errnoException(err, 'addMembership');
+  }
+
+  dropMembership(multicastAddress: string, interfaceAddress?: string): void {
+    const handle = this.#healthCheck();
+    if (!multicastAddress) throw missingArgs('multicastAddress');
+    const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), false);
+    if (err < 0) throw errnoException(err, 'dropMembership');
+  }
+
+  addSourceSpecificMembership(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    const handle = this.#healthCheck();
+    validateString(sourceAddress, 'sourceAddress');
+    validateString(groupAddress, 'groupAddress');
+    if (this.#bindState === BindState.Unbound) this.#implicitBindNow();
+    const err = handle.setSourceMembership(sourceAddress, groupAddress,
+      interfaceAddress == null ? null : String(interfaceAddress), true);
+    if (err < 0) throw errnoException(err, 'addSourceSpecificMembership');
+  }
+
+  dropSourceSpecificMembership(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    const handle = this.#healthCheck();
+    validateString(sourceAddress, 'sourceAddress');
+    validateString(groupAddress, 'groupAddress');
+    const err = handle.setSourceMembership(sourceAddress, groupAddress,
+      interfaceAddress == null ? null : String(interfaceAddress), false);
+    if (err < 0) throw errnoException(err, 'dropSourceSpecificMembership');
+  }
+
+  #bufferSize(size: number, option: SocketOption.RecvBufferSize | SocketOption.SendBufferSize): number | undefined {
+    const syscall = option === SocketOption.RecvBufferSize ? 'uv_recv_buffer_size' : 'uv_send_buffer_size';
+    const handle = this.#handle;
+    if (!handle) throw closedHandle('bufferSize');
+    if (handle.fd() < 0) throw socketBufferSizeError(EBADF, syscall);
+    if (size === 0) {
+      const value = handle.getOption(option);
+      if (value < 0) throw socketBufferSizeError(value, syscall);
+      return value;
+    }
+    if (size > 0x7FFFFFFF) throw socketBufferSizeError(-22, syscall);
+    const err = handle.setOption(option, size);
+    if (err < 0) throw socketBufferSizeError(err, syscall);
+    return undefined;
+  }
+
+  setRecvBufferSize(size: number): void {
+    if (typeof size !== 'number' || size >>> 0 !== size) throw socketBadBufferSize();
+    this.#bufferSize(size, SocketOption.RecvBufferSize);
+  }
+
+  setSendBufferSize(size: number): void {
+    if (typeof size !== 'number' || size >>> 0 !== size) throw socketBadBufferSize();
+    this.#bufferSize(size, SocketOption.SendBufferSize);
+  }
+
+  getRecvBufferSize(): number {
+    return this.#bufferSize(0, SocketOption.RecvBufferSize)!;
+  }
+
+  getSendBufferSize(): number {
+    return this.#bufferSize(0, SocketOption.SendBufferSize)!;
+  }
+
+  /** Bytes waiting for the kernel to take them (only while it pushes back with EAGAIN). */
+  getSendQueueSize(): number {
+    if (!this.#handle) throw closedHandle('getSendQueueSize');
+    return this.#blocked ? this.#outQueuedBytes : 0;
+  }
+
+  getSendQueueCount(): number {
+    if (!this.#handle) throw closedHandle('getSendQueueCount');
+    return this.#blocked ? this.#outLength - this.#outHead : 0;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#handle?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    this.#handle?.unref();
+    return this;
+  }
+}
+
+export function createSocket(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void): Socket {
+  return new Socket(type, listener);
+}
