@@ -8,10 +8,14 @@ const path = require('node:path');
 const entries = [
   { cjs: 'index.js', mjs: 'index.mjs', names: ['createSocket', 'Socket'] },
   { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket', 'PromiseSocket', 'AbortError'] },
-  { cjs: 'register.js', mjs: 'register.mjs', names: [] },
+  { cjs: 'register.js', mjs: 'register.mjs', names: ['registered'] },
 ];
 
 const dist = path.join(__dirname, '..', 'dist');
+// Hand-written ES modules that have no CommonJS counterpart.
+for (const file of fs.readdirSync(path.join(__dirname, '..', 'src', 'esm'))) {
+  fs.copyFileSync(path.join(__dirname, '..', 'src', 'esm', file), path.join(dist, file));
+}
 for (const { cjs, mjs, names } of entries) {
   if (!fs.existsSync(path.join(dist, cjs))) continue;
   const lines = [`import m from './${cjs}';`];
