@@ -1,0 +1,104 @@
+// udpkit bench: runs bench/run.js (udpkit vs node:dgram) with progress and a table.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { err, expectPositionals, parse } from './common';
+
+export const help = `Usage: udpkit bench [--quick] [--json FILE] [--docs | --no-docs]
+
+Benchmarks udpkit against node:dgram side by side: receive rate at
+saturation and receiver CPU per datagram (64 B and 1200 B, via 'message'
+and via udpkit's 'messages' batches), send rate and sender CPU per
+datagram (send() and sendMany()), ping-pong round trip p50/p99, and the
+receiver's RSS under a flood. Each measurement runs in child processes,
+repeated; the table shows medians, min–max, the ratio udpkit/node:dgram,
+the target ratio and whether it was met.
+
+A full run takes about 4 minutes, --quick under a minute. Needs the
+source checkout (the bench/ directory) and a built udpkit (npm run build).
+
+Options:
+  --quick        fewer, shorter repetitions
+  --json FILE    where to write the results (default bench/results/latest.json)
+  --docs         also write docs/benchmarks.md and docs/bench-ratios.svg
+                 (the default for a full run)
+  --no-docs      do not write them
+  -h, --help     show this help
+`;
+
+interface BenchRow {
+  pass: boolean | null;
+}
+interface BenchResults {
+  rows: BenchRow[];
+}
+interface BenchModule {
+  run(options: { quick?: boolean; onProgress?: (done: number, total: number, what: string) => void }): Promise<BenchResults>;
+  textTable(results: BenchResults): string;
+  writeOutputs(results: BenchResults, options: { json?: string; docs: boolean }): string[];
+}
+
+function progressBar(done: number, total: number, what: string): string {
+  const width = 24;
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  const cols = process.stderr.columns || 80;
+  const head = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} `;
+  const room = Math.max(0, cols - head.length - 1);
+  return head + (what.length > room ? what.slice(0, Math.max(0, room - 1)) + '…' : what);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse('bench', args, {
+    quick: { type: 'boolean' },
+    json: { type: 'string' },
+    docs: { type: 'boolean' },
+    'no-docs': { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  expectPositionals('bench', positionals, 0, 0, 'udpkit bench [--quick] [--json FILE]');
+  const quick = values.quick === true;
+  const docs = values['no-docs'] === true ? false : values.docs === true ? true : !quick;
+
+  const benchDir = path.resolve(__dirname, '..', '..', 'bench');
+  const runner = path.join(benchDir, 'run.js');
+  if (!fs.existsSync(runner)) {
+    err(`udpkit: bench: ${runner} not found; the benchmark runs from a source checkout of udpkit`);
+    return 1;
+  }
+  try {
+    require('../index');
+  } catch (e) {
+    err(`udpkit: bench: udpkit itself does not load (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); build it first (npm run build)`);
+    return 1;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bench = require(runner) as BenchModule;
+  const tty = process.stderr.isTTY === true;
+  let lastPlain = -1;
+  const onProgress = (done: number, total: number, what: string): void => {
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${progressBar(done, total, what)}`);
+      if (done === total) process.stderr.write('\n');
+    } else if (done !== lastPlain) {
+      lastPlain = done;
+      process.stderr.write(`bench [${done}/${total}] ${what}\n`);
+    }
+  };
+  let interrupted = false;
+  const onSig = (): void => {
+    interrupted = true;
+    if (tty) process.stderr.write('\n');
+    err('udpkit: bench: interrupted, no results written');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSig);
+  const results = await bench.run({ quick, onProgress });
+  process.removeListener('SIGINT', onSig);
+  if (interrupted) return 130;
+  process.stdout.write(bench.textTable(results) + '\n');
+  const written = bench.writeOutputs(results, { json: typeof values.json === 'string' ? values.json : undefined, docs });
+  err(`wrote ${written.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+  return 0;
+}

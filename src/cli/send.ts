@@ -1,0 +1,63 @@
+// udpkit send: send a message, or each line of stdin, as datagrams.
+import * as readline from 'node:readline';
+import { createSocket } from '../index';
+import { err, expectPositionals, familyOf, parse, port, UsageError } from './common';
+
+export const help = `Usage: udpkit send HOST PORT [MESSAGE]
+
+Sends MESSAGE as one datagram to HOST:PORT, or, without MESSAGE, each line
+of stdin (without its line ending) as one datagram, then exits.
+
+Options:
+  -h, --help   show this help
+
+Examples:
+  udpkit send 127.0.0.1 41234 hello
+  printf 'a\\nb\\n' | udpkit send localhost 41234
+`;
+
+export function run(args: string[]): Promise<number> {
+  const { values, positionals } = parse('send', args, {});
+  if (values.help) {
+    process.stdout.write(help);
+    return Promise.resolve(0);
+  }
+  expectPositionals('send', positionals, 2, 3, 'udpkit send HOST PORT [MESSAGE]');
+  const [host, rawPort, message] = positionals;
+  if (host === '') throw new UsageError('send: HOST must not be empty');
+  const p = port('send', 'PORT', rawPort, 0);
+  if (p === 0) throw new UsageError('send: PORT must be from 1 to 65535');
+
+  const socket = createSocket({ type: familyOf(host) });
+  let failed = false;
+  let sent = 0;
+  const sendOne = (data: string): Promise<void> =>
+    new Promise<void>((resolve) => {
+      socket.send(data, p, host, (e: Error | null) => {
+        if (e) {
+          if (!failed) err(`udpkit: send: ${e.message}`);
+          failed = true;
+        } else sent++;
+        resolve();
+      });
+    });
+  socket.on('error', (e: Error) => {
+    if (!failed) err(`udpkit: send: ${e.message}`);
+    failed = true;
+  });
+  const finish = (): Promise<number> =>
+    new Promise<number>((resolve) => socket.close(() => resolve(failed ? 1 : 0)));
+
+  if (message !== undefined) return sendOne(message).then(finish);
+  return (async () => {
+    const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+    const pending: Promise<void>[] = [];
+    for await (const line of rl) {
+      pending.push(sendOne(line));
+      if (pending.length >= 256) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+    void sent;
+    return finish();
+  })();
+}
