@@ -1,7 +1,7 @@
 // udpkit: node:dgram's public surface, exactly, on udpkit's own datapath.
-import { Socket, createSocket } from './socket';
+import { Socket, createSocket, _createSocketHandle } from './socket';
 
-export { Socket, createSocket };
+export { _createSocketHandle, createSocket, Socket };
 export type {
   SocketType, SocketOptions, BindOptions, RemoteInfo, AddressInfo, Datagram, OutgoingDatagram, SendCallback,
 } from './socket';

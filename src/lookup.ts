@@ -26,8 +26,8 @@ export class Resolver {
    * An IP literal that needs no lookup at all, or null. Only without a custom
    * lookup: a user's lookup is called for every address, as Node does.
    */
-  literal(address: string): string | null {
-    return this.#custom === undefined && isIP(address) !== 0 ? address : null;
+  literal(address: unknown): string | null {
+    return this.#custom === undefined && typeof address === 'string' && isIP(address) !== 0 ? address : null;
   }
 
   /** Resolves asynchronously, never in the same tick (dns.lookup's own contract). */

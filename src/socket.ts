@@ -4,8 +4,10 @@
 // datapath call; receiving hands each datagram of a batch to 'message'.
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { isatty } from 'node:tty';
+import { deprecate } from 'node:util';
 import {
   BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, RECV_META_STRIDE, SocketOption,
   type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
@@ -141,6 +143,10 @@ function payloadSize(payload: Payload): number {
   return n;
 }
 
+function interfaceExists(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(networkInterfaces(), name);
+}
+
 function fdTypeName(fd: number, errno: number): string {
   if (errno === EBADF) return 'UNKNOWN';
   if (errno === -22 /* EINVAL: a socket, not a datagram one */) return 'TCP';
@@ -226,11 +232,24 @@ export class Socket extends EventEmitter {
       },
     };
 
+    registerLegacyView(this, {
+      handle: () => this.#handle,
+      receiving: () => this.#receiving,
+      bindState: () => this.#bindState,
+      queue: () => this.#queue,
+      reuseAddr: () => this.#reuseAddr,
+      healthCheck: () => { this.#healthCheck(); },
+      stopReceiving: () => {
+        if (this.#receiving && this.#handle) this.#handle.stopReceiving();
+        this.#receiving = false;
+      },
+    });
+
     const signal = options.signal;
     if (signal !== undefined) {
       validateAbortSignal(signal, 'options.signal');
       if (signal.aborted) {
-        process.nextTick(() => this.#closeIfOpen());
+        this.close();
       } else {
         const onAbort = (): void => this.#closeIfOpen();
         signal.addEventListener('abort', onAbort, { once: true });
@@ -265,7 +284,7 @@ export class Socket extends EventEmitter {
     if (port !== null && typeof port === 'object') {
       const opts = port as BindOptions;
       const fd = opts.fd;
-      if (typeof fd === 'number' && Number.isInteger(fd) && fd > 0) {
+      if (typeof fd === 'number' && Number.isInteger(fd) && fd > 0 && fd <= 0x7FFFFFFF) {
         const err = handle.open(fd);
         if (err < 0) {
           this.#bindState = BindState.Unbound;
@@ -336,16 +355,14 @@ export class Socket extends EventEmitter {
     this.#receiving = true;
   }
 
-  /** Binds right now to the wildcard address (for multicast calls on an unbound socket). */
-  #implicitBindNow(): void {
-    const handle = this.#handle!;
-    const err = handle.bind(this.#family === 4 ? '0.0.0.0' : '::', 0, this.#bindFlags());
-    if (err < 0) return; // the option call that follows reports the failure
-    this.#bindState = BindState.Bound;
-    this.#startReceiving(handle);
-    process.nextTick(() => {
-      if (this.#handle) this.emit('listening');
-    });
+  /**
+   * Multicast calls on a socket without a descriptor bind it to the wildcard
+   * address first, at the kernel level only, as node:dgram (libuv) does: the
+   * socket does not become 'listening', and a later bind() fails with EINVAL.
+   */
+  #membershipPrecheck(handle: DatapathSocket, group: unknown, syscall: string): void {
+    if (typeof group !== 'string' || isIP(group.split('%')[0]!) === 0) throw errnoException(-22, syscall);
+    if (handle.fd() < 0) handle.bind(this.#family === 4 ? '0.0.0.0' : '::', 0, BIND_REUSEADDR);
   }
 
   #enqueue(work: QueuedWork): void {
@@ -384,7 +401,8 @@ export class Socket extends EventEmitter {
     validateString(address, 'address');
     if (this.#connectState !== ConnectState.Disconnected) throw socketIsConnected();
     this.#connectState = ConnectState.Connecting;
-    if (typeof callback === 'function') this.once('connect', callback);
+    // Like Node, any truthy callback is registered (and EventEmitter rejects non-functions).
+    if (callback) this.once('connect', callback);
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
     if (!this.#handle) throw closedHandle('lookup');
     if (this.#bindState !== BindState.Bound) {
@@ -765,8 +783,8 @@ export class Socket extends EventEmitter {
     if (typeof ttl !== 'number') throw invalidArgType('ttl', 'number', ttl);
     const hops = ttl | 0;
     if (!this.#handle) throw closedHandle('setTTL');
-    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setTTL');
     if (hops < 1 || hops > 255) throw errnoException(-22, 'setTTL');
+    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setTTL');
     this.#option(SocketOption.TTL, hops, 'setTTL');
     return ttl;
   }
@@ -775,8 +793,8 @@ export class Socket extends EventEmitter {
     if (typeof ttl !== 'number') throw invalidArgType('ttl', 'number', ttl);
     const hops = ttl | 0;
     if (!this.#handle) throw closedHandle('setMulticastTTL');
-    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setMulticastTTL');
     if (hops < 0 || hops > 255) throw errnoException(-22, 'setMulticastTTL');
+    if (this.#handle.fd() < 0) throw errnoException(EBADF, 'setMulticastTTL');
     this.#option(SocketOption.MulticastTTL, hops, 'setMulticastTTL');
     return ttl;
   }
@@ -789,16 +807,29 @@ export class Socket extends EventEmitter {
   setMulticastInterface(interfaceAddress: string): void {
     const handle = this.#healthCheck();
     validateString(interfaceAddress, 'interfaceAddress');
-    // An IPv6 interface on an IPv4 socket is an IPv6 option there: ENOPROTOOPT.
-    if (this.#family === 4 && isIPv6(interfaceAddress)) throw errnoException(-92, 'setMulticastInterface');
-    const err = handle.setMulticastInterface(interfaceAddress);
+    const [ip, scope] = interfaceAddress.split('%', 2) as [string, string | undefined];
+    if (this.#family === 4) {
+      // An IPv6 interface on an IPv4 socket is an IPv6 option there: ENOPROTOOPT.
+      if (isIPv6(interfaceAddress)) throw errnoException(-92, 'setMulticastInterface');
+      if (!isIPv4(interfaceAddress)) throw errnoException(-22, 'setMulticastInterface');
+    } else if (isIPv4(interfaceAddress)) {
+      // Dual-stack: the IPv4 interface option applies to the socket's IPv4 traffic.
+      if (handle.fd() < 0) throw errnoException(EBADF, 'setMulticastInterface');
+      return;
+    } else if (!isIPv6(ip)) {
+      throw errnoException(-22, 'setMulticastInterface');
+    }
+    if (handle.fd() < 0) throw errnoException(EBADF, 'setMulticastInterface');
+    // An unknown scope falls back to the system's choice, as in Node.
+    const target = this.#family === 6 && scope !== undefined && !/^\d+$/.test(scope) && !interfaceExists(scope) ? ip : interfaceAddress;
+    const err = handle.setMulticastInterface(target);
     if (err < 0) throw errnoException(err, 'setMulticastInterface');
   }
 
   addMembership(multicastAddress: string, interfaceAddress?: string): void {
     const handle = this.#healthCheck();
     if (!multicastAddress) throw missingArgs('multicastAddress');
-    if (this.#bindState === BindState.Unbound) this.#implicitBindNow();
+    this.#membershipPrecheck(handle, String(multicastAddress), 'addMembership');
     const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), true);
     if (err < 0) throw errnoException(err, 'addMembership');
   }
@@ -806,6 +837,7 @@ export class Socket extends EventEmitter {
   dropMembership(multicastAddress: string, interfaceAddress?: string): void {
     const handle = this.#healthCheck();
     if (!multicastAddress) throw missingArgs('multicastAddress');
+    this.#membershipPrecheck(handle, String(multicastAddress), 'dropMembership');
     const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), false);
     if (err < 0) throw errnoException(err, 'dropMembership');
   }
@@ -814,7 +846,7 @@ export class Socket extends EventEmitter {
     const handle = this.#healthCheck();
     validateString(sourceAddress, 'sourceAddress');
     validateString(groupAddress, 'groupAddress');
-    if (this.#bindState === BindState.Unbound) this.#implicitBindNow();
+    this.#membershipPrecheck(handle, groupAddress, 'addSourceSpecificMembership');
     const err = handle.setSourceMembership(sourceAddress, groupAddress,
       interfaceAddress == null ? null : String(interfaceAddress), true);
     if (err < 0) throw errnoException(err, 'addSourceSpecificMembership');
@@ -824,6 +856,7 @@ export class Socket extends EventEmitter {
     const handle = this.#healthCheck();
     validateString(sourceAddress, 'sourceAddress');
     validateString(groupAddress, 'groupAddress');
+    this.#membershipPrecheck(handle, groupAddress, 'dropSourceSpecificMembership');
     const err = handle.setSourceMembership(sourceAddress, groupAddress,
       interfaceAddress == null ? null : String(interfaceAddress), false);
     if (err < 0) throw errnoException(err, 'dropSourceSpecificMembership');
@@ -887,6 +920,47 @@ export class Socket extends EventEmitter {
   }
 }
 
+// Node's deprecated underscore members (DEP0112), kept because older libraries
+// still reach for them (`if (socket._handle)` to test for a closed socket).
+type LegacyView = {
+  handle(): DatapathSocket | null; receiving(): boolean; bindState(): number;
+  queue(): unknown[] | undefined; reuseAddr(): boolean; healthCheck(): void; stopReceiving(): void;
+};
+const legacyViews = new WeakMap<Socket, LegacyView>();
+/** @internal */
+export function registerLegacyView(socket: Socket, view: LegacyView): void {
+  legacyViews.set(socket, view);
+}
+function legacy(socket: Socket): LegacyView {
+  return legacyViews.get(socket)!;
+}
+const dep = (fn: (this: Socket) => unknown, name: string): (this: Socket) => unknown =>
+  deprecate(fn, `Socket.prototype.${name} is deprecated`, 'DEP0112');
+Object.defineProperties(Socket.prototype, {
+  _handle: { get: dep(function () { return legacy(this).handle(); }, '_handle'), configurable: true },
+  _receiving: { get: dep(function () { return legacy(this).receiving(); }, '_receiving'), configurable: true },
+  _bindState: { get: dep(function () { return legacy(this).bindState(); }, '_bindState'), configurable: true },
+  _queue: { get: dep(function () { return legacy(this).queue(); }, '_queue'), configurable: true },
+  _reuseAddr: { get: dep(function () { return legacy(this).reuseAddr(); }, '_reuseAddr'), configurable: true },
+  _healthCheck: { value: dep(function () { legacy(this).healthCheck(); }, '_healthCheck'), writable: true, configurable: true },
+  _stopReceiving: { value: dep(function () { legacy(this).stopReceiving(); }, '_stopReceiving'), writable: true, configurable: true },
+});
+
 export function createSocket(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void): Socket {
   return new Socket(type, listener);
+}
+
+/**
+ * node:dgram's (deprecated) handle factory, kept for the export list: a
+ * datapath socket bound to address:port, or a negative errno.
+ */
+export function _createSocketHandle(address: string, port: number, addressType: number | string, fd?: number, flags?: number): DatapathSocket | number {
+  const family: Family = addressType === 6 || addressType === 'udp6' ? 6 : 4;
+  const handle = getDatapath().createSocket(family);
+  const err = typeof fd === 'number' && fd > 0 ? handle.open(fd) : handle.bind(address, port, flags ?? 0);
+  if (err < 0) {
+    handle.close();
+    return err;
+  }
+  return handle;
 }

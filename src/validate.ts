@@ -7,7 +7,7 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
       (typeof port === 'string' && port.trim().length === 0) ||
       +port !== (+port >>> 0) ||
       +port > 0xFFFF ||
-      (+port === 0 && !allowZero)) {
+      (port === 0 && !allowZero)) {
     throw badPort(name, port, allowZero);
   }
   return +port | 0;

@@ -32,6 +32,7 @@ interface BenchResults {
   rows: BenchRow[];
 }
 interface BenchModule {
+  checkUdpkit(): string | null;
   run(options: { quick?: boolean; onProgress?: (done: number, total: number, what: string) => void }): Promise<BenchResults>;
   textTable(results: BenchResults): string;
   writeOutputs(results: BenchResults, options: { json?: string; docs: boolean }): string[];
@@ -67,14 +68,13 @@ export async function run(args: string[]): Promise<number> {
     err(`udpkit: bench: ${runner} not found; the benchmark runs from a source checkout of udpkit`);
     return 1;
   }
-  try {
-    require('../index');
-  } catch (e) {
-    err(`udpkit: bench: udpkit itself does not load (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); build it first (npm run build)`);
-    return 1;
-  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bench = require(runner) as BenchModule;
+  const broken = bench.checkUdpkit();
+  if (broken !== null) {
+    err(`udpkit: bench: ${broken}; build it first (npm run build)`);
+    return 1;
+  }
   const tty = process.stderr.isTTY === true;
   let lastPlain = -1;
   const onProgress = (done: number, total: number, what: string): void => {
