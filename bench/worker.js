@@ -36,6 +36,11 @@ function cpuMicros(start) {
   return u.user + u.system;
 }
 
+function cpuSplit(start) {
+  const u = process.cpuUsage(start);
+  return { cpuMicros: u.user + u.system, userMicros: u.user, sysMicros: u.system };
+}
+
 function nowMs() {
   return Number(process.hrtime.bigint()) / 1e6;
 }
@@ -73,7 +78,7 @@ async function recv() {
       maxRss = process.memoryUsage.rss();
       setTimeout(() => {
         const n = count - c0;
-        const cpu = cpuMicros(cpu0);
+        const cpu = cpuSplit(cpu0);
         const ms = nowMs() - t0;
         clearInterval(sampler);
         const r = process.memoryUsage.rss();
@@ -82,7 +87,7 @@ async function recv() {
         try {
           if (typeof s.getRecvDropCount === 'function') drops = s.getRecvDropCount();
         } catch {}
-        send({ type: 'result', count: n, cpuMicros: cpu, elapsedMs: ms, maxRss, drops });
+        send({ type: 'result', count: n, ...cpu, elapsedMs: ms, maxRss, drops });
       }, m.windowMs);
     }, m.warmupMs);
   });
@@ -202,10 +207,10 @@ async function sender() {
       const t0 = nowMs();
       setTimeout(() => {
         const n = count - c0;
-        const cpu = cpuMicros(cpu0);
+        const cpu = cpuSplit(cpu0);
         const ms = nowMs() - t0;
         running = false;
-        send({ type: 'result', count: n, cpuMicros: cpu, elapsedMs: ms });
+        send({ type: 'result', count: n, ...cpu, elapsedMs: ms });
       }, m.windowMs);
     }, m.warmupMs);
   });
