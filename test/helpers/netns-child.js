@@ -1,4 +1,6 @@
 'use strict';
+// `node --test test/` also executes helper files: do nothing without a ROLE.
+if (!process.env.ROLE) return;
 // Runs inside a network namespace (ip netns exec NS node netns-child.js).
 // Role and parameters come from env: IMPL (module to require), ROLE, ARGS (JSON).
 // Prints one JSON line per result; 'READY' when a receiver is set up.
