@@ -109,6 +109,8 @@ export const bufferOutOfBounds = (name: string): RangeError =>
 export const invalidFdType = (type: string): TypeError =>
   codedError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`) as TypeError;
 
+export const ipBlocked = (ip: string): Error => codedError(Error, 'ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
+
 export function badPort(name: string, port: unknown, allowZero: boolean): RangeError {
   const op = allowZero ? '>=' : '>';
   return codedError(RangeError, 'ERR_SOCKET_BAD_PORT',

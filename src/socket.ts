@@ -4,7 +4,7 @@
 // datapath call; receiving hands each datagram of a batch to 'message'.
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isatty } from 'node:tty';
 import { deprecate } from 'node:util';
@@ -13,7 +13,7 @@ import {
   type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
 } from './datapath/types';
 import {
-  bufferOutOfBounds, closedHandle, errnoException, exceptionWithHostPort, invalidArgType,
+  bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType,
   invalidFdType, missingArgs, socketAlreadyBound, socketBadBufferSize, socketBadType,
   socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
 } from './errors';
@@ -35,6 +35,10 @@ export interface SocketOptions {
   sendBufferSize?: number;
   lookup?: LookupFunction;
   signal?: AbortSignal;
+  /** Datagrams from addresses in this list are dropped silently (Node 22's option). */
+  receiveBlockList?: BlockList;
+  /** Sends and connects to addresses in this list fail with ERR_IP_BLOCKED (Node 22's option). */
+  sendBlockList?: BlockList;
 }
 
 export interface BindOptions {
@@ -143,6 +147,11 @@ function payloadSize(payload: Payload): number {
   return n;
 }
 
+function isClusterWorker(): boolean {
+  // Only a process forked by cluster has NODE_UNIQUE_ID; avoid loading cluster otherwise.
+  return process.env.NODE_UNIQUE_ID !== undefined && (require('node:cluster') as { isWorker: boolean }).isWorker;
+}
+
 function interfaceExists(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(networkInterfaces(), name);
 }
@@ -193,6 +202,9 @@ export class Socket extends EventEmitter {
   #batchCallbacks: ((err: Error | null) => void)[] = [];
 
   readonly #sink: RecvSink;
+  #releaseShared: (() => void) | undefined;
+  #receiveBlockList: BlockList | undefined;
+  #sendBlockList: BlockList | undefined;
 
   /** @internal Use createSocket(). */
   constructor(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
@@ -218,6 +230,18 @@ export class Socket extends EventEmitter {
     this.#reusePort = !!options.reusePort;
     this.#ipv6Only = !!options.ipv6Only;
     this.#recvBufferSize = options.recvBufferSize;
+    if (options.receiveBlockList !== undefined) {
+      if (!(options.receiveBlockList instanceof BlockList)) {
+        throw invalidArgType('options.receiveBlockList', 'net.BlockList', options.receiveBlockList);
+      }
+      this.#receiveBlockList = options.receiveBlockList;
+    }
+    if (options.sendBlockList !== undefined) {
+      if (!(options.sendBlockList instanceof BlockList)) {
+        throw invalidArgType('options.sendBlockList', 'net.BlockList', options.sendBlockList);
+      }
+      this.#sendBlockList = options.sendBlockList;
+    }
     this.#sendBufferSize = options.sendBufferSize;
     if (typeof listener === 'function') this.on('message', listener);
 
@@ -233,7 +257,11 @@ export class Socket extends EventEmitter {
     };
 
     registerLegacyView(this, {
-      handle: () => this.#handle,
+      handle: () => {
+        const handle = this.#handle;
+        // What old code reads off Node's handle: mostly `fd`.
+        return handle && { get fd(): number { return handle.fd(); } };
+      },
       receiving: () => this.#receiving,
       bindState: () => this.#bindState,
       queue: () => this.#queue,
@@ -300,7 +328,6 @@ export class Socket extends EventEmitter {
     } else {
       address = typeof args[1] === 'function' ? '' : args[1];
     }
-    void exclusive;
 
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
 
@@ -311,7 +338,8 @@ export class Socket extends EventEmitter {
         this.emit('error', err);
         return;
       }
-      this.#bindResolved(ip, port);
+      if (!exclusive && isClusterWorker()) this.#bindShared(ip, port);
+      else this.#bindResolved(ip, port);
     };
     const literal = this.#resolver.literal(address as string);
     if (literal !== null) process.nextTick(afterLookup, null, literal);
@@ -336,6 +364,39 @@ export class Socket extends EventEmitter {
       return;
     }
     this.#startListening();
+  }
+
+  /**
+   * In a cluster worker a non-exclusive bind shares one socket among the
+   * workers, as node:dgram does: the primary owns it, this worker gets a
+   * descriptor of its own for it (see cluster.ts) and reads from it here.
+   */
+  #bindShared(ip: string, port: unknown): void {
+    const wirePort = toWirePort(port);
+    const request = { address: ip, port: wirePort, addressType: this.#family, flags: this.#bindFlags() };
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { acquireShared } = require('./cluster') as typeof import('./cluster');
+    acquireShared(this, request, (errno, fd, release) => {
+      const handle = this.#handle;
+      if (!handle) {
+        release();
+        return;
+      }
+      if (errno < 0) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', exceptionWithHostPort(errno, 'bind', ip, wirePort));
+        return;
+      }
+      const err = handle.open(fd);
+      if (err < 0) {
+        release();
+        this.#bindState = BindState.Unbound;
+        this.emit('error', exceptionWithHostPort(err, 'bind', ip, wirePort));
+        return;
+      }
+      this.#releaseShared = release;
+      this.#startListening();
+    });
   }
 
   #startListening(): void {
@@ -420,6 +481,7 @@ export class Socket extends EventEmitter {
       const handle = this.#handle;
       if (!handle) return;
       let ex = err;
+      if (!ex && this.#sendBlockList?.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) ex = ipBlocked(ip);
       if (!ex) {
         const rc = handle.connect(ip, port);
         if (rc < 0) ex = exceptionWithHostPort(rc, 'connect', host, port);
@@ -545,6 +607,7 @@ export class Socket extends EventEmitter {
     const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
     const literal = this.#resolver.literal(host);
     if (literal !== null) {
+      if (this.#sendBlockList && this.#blocked_(literal, cb)) return;
       this.#push(payload, literal, port, cb);
       return;
     }
@@ -558,8 +621,18 @@ export class Socket extends EventEmitter {
         if (cb) process.nextTick(cb, socketNotRunning());
         return;
       }
+      if (this.#sendBlockList && this.#blocked_(ip, cb)) return;
       this.#push(payload, ip, port, cb);
     });
+  }
+
+  /** sendBlockList: a blocked destination fails the send with ERR_IP_BLOCKED. */
+  #blocked_(ip: string, cb: SendCallback | undefined): boolean {
+    if (!this.#sendBlockList!.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return false;
+    const err = ipBlocked(ip);
+    if (cb) process.nextTick(cb, err);
+    else process.nextTick(() => this.emit('error', err));
+    return true;
   }
 
   #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined): void {
@@ -702,6 +775,7 @@ export class Socket extends EventEmitter {
       const size = meta[m + 1]!;
       const msg = Buffer.from(data, meta[m]!, size);
       const address = table[meta[m + 3]!]!;
+      if (this.#receiveBlockList?.check(address, family === 'IPv4' ? 'ipv4' : 'ipv6')) continue;
       const port = meta[m + 2]!;
       if (batch) batch.push({ data: msg, address, family, port, size });
       this.emit('message', msg, { address, family, port, size });
@@ -750,6 +824,8 @@ export class Socket extends EventEmitter {
     this.#receiving = false;
     this.#handle = null;
     handle.close();
+    this.#releaseShared?.();
+    this.#releaseShared = undefined;
     process.nextTick(() => this.emit('close'));
     return this;
   }
@@ -923,7 +999,7 @@ export class Socket extends EventEmitter {
 // Node's deprecated underscore members (DEP0112), kept because older libraries
 // still reach for them (`if (socket._handle)` to test for a closed socket).
 type LegacyView = {
-  handle(): DatapathSocket | null; receiving(): boolean; bindState(): number;
+  handle(): { readonly fd: number } | null; receiving(): boolean; bindState(): number;
   queue(): unknown[] | undefined; reuseAddr(): boolean; healthCheck(): void; stopReceiving(): void;
 };
 const legacyViews = new WeakMap<Socket, LegacyView>();
