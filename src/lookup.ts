@@ -16,6 +16,7 @@ export type Resolved = (err: Error | null, ip: string) => void;
 export class Resolver {
   readonly #family: Family;
   readonly #custom: LookupFunction | undefined;
+  #lastLiteral: string | null = null;
 
   constructor(family: Family, custom: LookupFunction | undefined) {
     this.#family = family;
@@ -27,7 +28,12 @@ export class Resolver {
    * lookup: a user's lookup is called for every address, as Node does.
    */
   literal(address: unknown): string | null {
-    return this.#custom === undefined && typeof address === 'string' && isIP(address) !== 0 ? address : null;
+    if (this.#custom !== undefined || typeof address !== 'string') return null;
+    // Most sockets talk to one or a few peers: skip re-parsing the same literal.
+    if (address === this.#lastLiteral) return address;
+    if (isIP(address) === 0) return null;
+    this.#lastLiteral = address;
+    return address;
   }
 
   /** Resolves asynchronously, never in the same tick (dns.lookup's own contract). */
