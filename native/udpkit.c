@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <net/if.h>
@@ -1359,6 +1360,28 @@ static napi_value m_platform(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+static napi_value m_dup_descriptor(napi_env env, napi_callback_info info) {
+  /* dupDescriptor(fd): a close-on-exec duplicate of a datagram socket
+   * descriptor (for adopting a socket another owner keeps open), or -errno. */
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  struct stat st;
+  int type = 0, dup_fd;
+  socklen_t len = sizeof(type);
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return type_error(env, "fd must be an integer");
+  if (!get_integer(env, argv[0], -2147483648.0, INT32_MAX, "fd must be an integer", &fd)) return NULL;
+  if (fd < 0) return num(env, -EBADF);
+  if (fstat((int)fd, &st) < 0) return num(env, -errno);
+  if (!S_ISSOCK(st.st_mode)) return num(env, -ENOTSOCK);
+  if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return num(env, -errno);
+  if (type != SOCK_DGRAM) return num(env, -EINVAL);
+  dup_fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return num(env, -errno);
+  return num(env, dup_fd);
+}
+
 static void env_finalize(napi_env env, void *data, void *hint) {
   udpk_env *e = (udpk_env *)data;
   (void)hint;
@@ -1418,5 +1441,7 @@ NAPI_MODULE_INIT() {
   CALL(env, napi_set_named_property(env, exports, "setRecvBatchSize", fn));
   CALL(env, napi_create_function(env, "platform", NAPI_AUTO_LENGTH, m_platform, NULL, &fn));
   CALL(env, napi_set_named_property(env, exports, "platform", fn));
+  CALL(env, napi_create_function(env, "dupDescriptor", NAPI_AUTO_LENGTH, m_dup_descriptor, NULL, &fn));
+  CALL(env, napi_set_named_property(env, exports, "dupDescriptor", fn));
   return exports;
 }
