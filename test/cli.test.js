@@ -10,8 +10,18 @@ const BIN = process.env.UDPKIT_DIST
   ? path.join(process.env.UDPKIT_DIST, 'cli', 'main.js')
   : path.resolve(__dirname, '..', 'bin', 'udpkit.js');
 
+// Every child still running when a test ends (e.g. after a failed assertion)
+// is killed, so a failure cannot leave the run hanging.
+const running = new Set();
+test.afterEach(() => {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+});
+
 function start(args, { input } = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const out = { stdout: '', stderr: '' };
   const watchers = [];
   const check = () => {

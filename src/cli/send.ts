@@ -30,14 +30,13 @@ export function run(args: string[]): Promise<number> {
 
   const socket = createSocket({ type: familyOf(host) });
   let failed = false;
-  let sent = 0;
   const sendOne = (data: string): Promise<void> =>
     new Promise<void>((resolve) => {
       socket.send(data, p, host, (e: Error | null) => {
         if (e) {
           if (!failed) err(`udpkit: send: ${e.message}`);
           failed = true;
-        } else sent++;
+        }
         resolve();
       });
     });
@@ -51,13 +50,9 @@ export function run(args: string[]): Promise<number> {
   if (message !== undefined) return sendOne(message).then(finish);
   return (async () => {
     const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
-    const pending: Promise<void>[] = [];
-    for await (const line of rl) {
-      pending.push(sendOne(line));
-      if (pending.length >= 256) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
-    void sent;
+    // One at a time: concurrent sends each resolve HOST on their own and
+    // could overtake each other; lines must go out in order.
+    for await (const line of rl) await sendOne(line);
     return finish();
   })();
 }
