@@ -539,7 +539,7 @@ function svg(results) {
 
 function writeOutputs(results, { json, docs }) {
   // A quick run must not replace the committed full results.
-  const jsonPath = json || path.join(ROOT, 'bench', 'results', results.mode === 'quick' ? 'quick.json' : 'latest.json');
+  const jsonPath = json || path.join(ROOT, 'bench', 'results', results.mode === 'quick' ? 'tmp-quick.json' : 'latest.json');
   fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
   fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
   const written = [jsonPath];

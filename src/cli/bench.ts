@@ -19,7 +19,7 @@ source checkout (the bench/ directory) and a built udpkit (npm run build).
 Options:
   --quick        fewer, shorter repetitions
   --json FILE    where to write the results (default bench/results/latest.json,
-                 or bench/results/quick.json for --quick)
+                 or bench/results/tmp-quick.json for --quick)
   --docs         also write docs/benchmarks.md and docs/bench-ratios.svg
                  (the default for a full run)
   --no-docs      do not write them
