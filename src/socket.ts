@@ -148,8 +148,8 @@ function payloadSize(payload: Payload): number {
 }
 
 function isClusterWorker(): boolean {
-  // Only a process forked by cluster has NODE_UNIQUE_ID; avoid loading cluster otherwise.
-  return process.env.NODE_UNIQUE_ID !== undefined && (require('node:cluster') as { isWorker: boolean }).isWorker;
+  // Node deletes NODE_UNIQUE_ID from a worker's env during startup, so ask cluster (as node:dgram does at bind).
+  return (require('node:cluster') as { isWorker: boolean }).isWorker;
 }
 
 function interfaceExists(name: string): boolean {
