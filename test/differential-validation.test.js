@@ -50,8 +50,10 @@ const C = (...c) => sync.push(c);
 
 // ---------- module surface ----------
 C('module export names', 'none', (d) => Object.keys(d.real).sort(), U4);
-C('Socket public prototype methods', 'none',
-  (d) => Object.getOwnPropertyNames(d.real.Socket.prototype).filter((n) => !n.startsWith('_')).sort(), U4);
+// every public node:dgram method exists (udpkit may add its own extensions)
+C('Socket has every public node:dgram prototype method', 'none',
+  (d) => Object.getOwnPropertyNames(require('node:dgram').Socket.prototype).filter((n) => !n.startsWith('_'))
+    .sort().map((n) => [n, typeof d.real.Socket.prototype[n], d.real.Socket.prototype[n] && d.real.Socket.prototype[n].length]), U4);
 C('Socket has Symbol.asyncDispose', 'none', (d) => typeof d.real.Socket.prototype[Symbol.asyncDispose], U4);
 C('Socket is EventEmitter', 'none', (d) => d.createSocket('udp4') instanceof require('node:events'), U4);
 C('createSocket returns a Socket', 'none', (d) => d.createSocket('udp4') instanceof d.real.Socket, U4);
