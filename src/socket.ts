@@ -298,8 +298,11 @@ export class Socket extends EventEmitter {
   // ---------------------------------------------------------------- bind
 
   bind(port?: number | BindOptions | (() => void), address?: string | (() => void), callback?: () => void): this;
-  bind(...args: unknown[]): this {
-    let port: unknown = args[0];
+  // Two declared parameters, as node:dgram's bind has (bind.length === 2).
+  bind(port_?: unknown, address_?: unknown): this {
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments as unknown as unknown[];
+    let port: unknown = port_;
     let address: unknown;
     let exclusive = false;
     const handle = this.#healthCheck();
@@ -326,7 +329,7 @@ export class Socket extends EventEmitter {
       exclusive = !!opts.exclusive;
       port = opts.port;
     } else {
-      address = typeof args[1] === 'function' ? '' : args[1];
+      address = typeof address_ === 'function' ? '' : address_;
     }
 
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
