@@ -130,6 +130,12 @@ async function churnPhase(total, label) {
       }));
     }
     await Promise.all(round);
+    // Yield to the event loop once per round, as any real program does: bind
+    // and close complete on process.nextTick in udpkit, so a loop that only
+    // awaits them never reaches the loop's check phase, where Node-API runs
+    // the finalizers of collected native sockets — memory would pile up
+    // until the loop turns (see docs/reliability.md).
+    await new Promise(setImmediate);
     made += n;
     if (made === half) sample(`${label}: sockets ${half} of ${total}`);
   }
