@@ -220,11 +220,13 @@ const KNOWN = {
   'set{Recv,Send}BufferSize(BigInt|Symbol): node throws a plain TypeError from `>>>` (node quirk), udpkit ERR_SOCKET_BAD_BUFFER_SIZE':
     (c, r) => c.what === 'method' && /^set(Recv|Send)BufferSize$/.test(c.method) && isSym(c.args[0]) && r.udpkit.code === 'ERR_SOCKET_BAD_BUFFER_SIZE',
   '(add|drop)Membership with a Symbol argument: node stringifies (TypeError) before checking the group, udpkit checks the group first (EINVAL)':
-    (c, r) => c.what === 'method' && /Membership$/.test(c.method) && c.args.slice(0, 2).some(isSym) && r.node.ctor === 'TypeError' && !r.node.code,
+    (c, r) => c.what === 'method' && /Membership$/.test(c.method) && c.args.slice(0, 3).some(isSym) && r.node.ctor === 'TypeError' && !r.node.code,
   "setMulticastInterface(IPv6 address) on a udp4 socket without a descriptor: node EBADF, udpkit ENOPROTOOPT (family checked before the descriptor)":
     (c, r) => c.what === 'method' && c.method === 'setMulticastInterface' && r.node.code === 'EBADF' && r.udpkit.code === 'ENOPROTOOPT',
   '(add|drop)Membership with a group of the other family: node EADDRNOTAVAIL (IPv4 group, udp6) / ENOPROTOOPT (IPv6 group, udp4), udpkit EINVAL':
     (c, r) => c.what === 'method' && /Membership$/.test(c.method) && ['EADDRNOTAVAIL', 'ENOPROTOOPT'].includes(r.node.code) && r.udpkit.code === 'EINVAL',
+  'node:dgram throws later, uncaught, from its queue, where udpkit accepts silently (e.g. send(msg, true, {}, "0") or bind(1n) on an unbound socket)':
+    (c, r) => r.node.late !== undefined && r.udpkit.late === undefined && r.node.kind === r.udpkit.kind,
   'set{Recv,Send}BufferSize(>= 2^31) without a descriptor: node EINVAL (range first), udpkit EBADF (descriptor first)':
     (c, r) => c.what === 'method' && /^set(Recv|Send)BufferSize$/.test(c.method) && r.node.code === 'ERR_SOCKET_BUFFER_SIZE' && /EINVAL/.test(r.node.message) && /EBADF/.test(r.udpkit.message || ''),
 };
