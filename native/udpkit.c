@@ -476,15 +476,15 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
 }
 
 /* One recvmmsg's worth: copy out, describe, one call into JavaScript.
+ * Each datagram gets a Buffer of its own, exactly its size, as node:dgram's
+ * messages do: code that reads `msg.buffer` must see that datagram only.
  * Returns the number of datagrams, or -errno, or 0 when nothing came. */
 static int receive_once(udpk_sock *s) {
   udpk_env *e = s->penv;
   unsigned batch = s->batch, i;
   int n, deferred = 0, err;
-  size_t total = 0, off = 0;
   napi_handle_scope scope;
-  napi_value ab, table, meta_ab, argv[2];
-  void *data = NULL;
+  napi_value list, table, meta_ab, argv[2];
   bool detached = false;
 
   if ((err = ensure_rx(e, batch)) < 0) return err;
@@ -498,7 +498,6 @@ static int receive_once(udpk_sock *s) {
   n = udpk_recv_batch(s->fd, e->rx_msgs, batch, &deferred);
   if (n <= 0) return n;
 
-  for (i = 0; i < (unsigned)n; i++) total += e->rx_msgs[i].len;
   if (s->drop_counter) {
     for (i = (unsigned)n; i-- > 0;)
       if (udpk_read_drop_counter(&e->rx_msgs[i].hdr, &s->dropped)) break;
@@ -512,7 +511,7 @@ static int receive_once(udpk_sock *s) {
     napi_close_handle_scope(s->env, scope);
     return -EFAULT;
   }
-  if (napi_create_arraybuffer(s->env, total, &data, &ab) != napi_ok) {
+  if (napi_create_array_with_length(s->env, (size_t)n, &list) != napi_ok) {
     napi_value ignored;
     napi_get_and_clear_last_exception(s->env, &ignored);
     napi_close_handle_scope(s->env, scope);
@@ -527,16 +526,23 @@ static int receive_once(udpk_sock *s) {
     int32_t *meta = s->meta + (size_t)i * META_STRIDE;
     int port = 0;
     int slot = address_slot(s, table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
-    if (m->len > 0) memcpy((unsigned char *)data + off, m->hdr.msg_iov[0].iov_base, m->len);
-    meta[0] = (int32_t)off;
+    napi_value buf;
+    void *copy = NULL;
+    if (napi_create_buffer_copy(s->env, m->len, m->hdr.msg_iov[0].iov_base, &copy, &buf) != napi_ok ||
+        napi_set_element(s->env, list, i, buf) != napi_ok) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(s->env, &ignored);
+      napi_close_handle_scope(s->env, scope);
+      return -ENOMEM;
+    }
+    meta[0] = 0;
     meta[1] = (int32_t)m->len;
     meta[2] = port;
     meta[3] = slot < 0 ? 0 : slot;
     meta[4] = (m->hdr.msg_flags & MSG_TRUNC) ? RECV_FLAG_TRUNCATED : 0;
-    off += m->len;
   }
   if (napi_create_uint32(s->env, (uint32_t)n, &argv[0]) == napi_ok) {
-    argv[1] = ab;
+    argv[1] = list;
     call_sink(s, s->fn_batch, 2, argv);
   }
   napi_close_handle_scope(s->env, scope);

@@ -246,7 +246,7 @@ export class Socket extends EventEmitter {
     if (typeof listener === 'function') this.on('message', listener);
 
     this.#sink = {
-      onBatch: (count, data) => this.#onBatch(count, data),
+      onBatch: (count, payloads) => this.#onBatch(count, payloads),
       onRecvError: (errno) => {
         if (this.#handle) this.emit('error', errnoException(errno, 'recvmsg'));
       },
@@ -766,7 +766,7 @@ export class Socket extends EventEmitter {
 
   // ---------------------------------------------------------------- receive
 
-  #onBatch(count: number, data: ArrayBuffer): void {
+  #onBatch(count: number, payloads: readonly Buffer[]): void {
     const handle = this.#handle;
     if (!handle) return;
     const meta = handle.recvMeta;
@@ -776,7 +776,7 @@ export class Socket extends EventEmitter {
     const batch: Datagram[] | null = wantBatch ? [] : null;
     for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
       const size = meta[m + 1]!;
-      const msg = Buffer.from(data, meta[m]!, size);
+      const msg = payloads[i]!;
       const address = table[meta[m + 3]!]!;
       if (this.#receiveBlockList?.check(address, family === 'IPv4' ? 'ipv4' : 'ipv6')) continue;
       const port = meta[m + 2]!;

@@ -74,6 +74,19 @@ for (const type of FAMILIES) {
     await closeAll([rx, tx]);
   });
 
+  test(`${type}: each message owns an ArrayBuffer of exactly its size, as in node:dgram`, async () => {
+    // Parsers do `new DataView(msg.buffer)`; batching must not show them the neighbours.
+    const rx = await boundSocket(dgram, type);
+    const tx = await boundSocket(dgram, type);
+    const got = collectMessages(rx, 3);
+    for (const text of ['a', 'bb', 'ccc']) tx.send(text, rx.address().port, loop);
+    const messages = await got;
+    assert.deepEqual(messages.map(({ msg }) => [msg.toString(), msg.byteOffset, msg.buffer.byteLength]),
+      [['a', 0, 1], ['bb', 0, 2], ['ccc', 0, 3]]);
+    assert.notEqual(messages[0].msg.buffer, messages[1].msg.buffer);
+    await closeAll([rx, tx]);
+  });
+
   test(`${type}: send callback is called exactly once with (null, bytes)`, async () => {
     const rx = await boundSocket(dgram, type);
     const tx = await boundSocket(dgram, type);

@@ -29,9 +29,12 @@ export interface Endpoint {
 }
 
 /**
- * What a receive batch carries. `meta` is a view shared across batches (it is
+ * What a receive batch carries. `payloads[i]` is datagram i, a Buffer that
+ * owns an ArrayBuffer of exactly its size (as node:dgram's messages do, so
+ * `msg.buffer` shows that datagram and nothing else); the datapath never
+ * writes to it again. `meta` is a view shared across batches (it is
  * rewritten by the next batch): for datagram i, at `meta[i * RECV_META_STRIDE]`:
- *   +0 byte offset of the payload in `data`
+ *   +0 reserved (0)
  *   +1 payload length
  *   +2 sender port
  *   +3 slot of the sender's address string in `addresses`
@@ -39,14 +42,13 @@ export interface Endpoint {
  * `addresses` is a table of strings, also shared and long-lived: the datapath
  * overwrites a slot only when a new sender lands in it, so formatting an
  * address happens once per sender, not once per datagram.
- * `data` is fresh for each batch and never written again by the datapath.
  */
 export const RECV_META_STRIDE = 5;
 export const RECV_FLAG_TRUNCATED = 1;
 
 export interface RecvSink {
   /** A batch of `count` datagrams (count >= 1). */
-  onBatch(count: number, data: ArrayBuffer): void;
+  onBatch(count: number, payloads: readonly Buffer[]): void;
   /** A receive error (negative errno), e.g. -ECONNREFUSED on a connected socket. */
   onRecvError(errno: number): void;
   /** The socket became writable after a send returned -EAGAIN. */
