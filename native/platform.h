@@ -53,4 +53,27 @@ int udpk_enable_drop_counter(int fd);
  * 1 when found (stored in *out), 0 when absent. */
 int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out);
 
+/* UDP segmentation offload (quinn-udp's model): several datagrams of one
+ * size to one destination leave as a single send, split by the kernel or
+ * the device; and, receiving, datagrams of one flow arrive coalesced and are
+ * split again here. Both are probed once; 0 means use plain datagrams. */
+#define UDPK_MAX_GSO_SEGMENTS 64
+
+/* 1 when the kernel takes a UDP_SEGMENT control message. */
+int udpk_gso_supported(void);
+
+/* Turns receive coalescing on for fd. 1 when enabled, 0 when not. */
+int udpk_enable_gro(int fd);
+
+/* Room for a UDP_SEGMENT control message. */
+#define UDPK_GSO_CTRL_SIZE 32
+
+/* Points hdr's control data at ctrl (UDPK_GSO_CTRL_SIZE bytes) holding a
+ * UDP_SEGMENT of segment_size. */
+void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size);
+
+/* The segment size of a coalesced received message, or 0 when it is one
+ * datagram. */
+int udpk_read_gro_size(const struct msghdr *hdr);
+
 #endif

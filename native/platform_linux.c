@@ -6,6 +6,8 @@
 #include "platform_loop.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -18,7 +20,18 @@ _Static_assert(offsetof(udpk_msg, len) == offsetof(struct mmsghdr, msg_len), "ud
 
 /* Written once under pthread_once, and after that only ever downgraded from
  * 1 to 0 should a syscall start answering ENOSYS; relaxed atomics suffice. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
 static int have_recvmmsg;
+static int have_gso;
 static int have_sendmmsg;
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 
@@ -29,6 +42,49 @@ static void probe(void) {
   __atomic_store_n(&have_recvmmsg, !(r < 0 && errno == ENOSYS), __ATOMIC_RELAXED);
   r = sendmmsg(-1, NULL, 0, 0);
   __atomic_store_n(&have_sendmmsg, !(r < 0 && errno == ENOSYS), __ATOMIC_RELAXED);
+  {
+    /* A kernel without UDP GSO (< 4.18) answers ENOPROTOOPT. */
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), value = 0;
+    socklen_t len = sizeof(value);
+    int ok = fd >= 0 && getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
+    if (fd >= 0) close(fd);
+    __atomic_store_n(&have_gso, ok, __ATOMIC_RELAXED);
+  }
+}
+
+int udpk_gso_supported(void) {
+  udpk_platform_init();
+  return __atomic_load_n(&have_gso, __ATOMIC_RELAXED);
+}
+
+int udpk_enable_gro(int fd) {
+  int on = 1;
+  return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+}
+
+void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size) {
+  struct cmsghdr *c;
+  memset(ctrl, 0, UDPK_GSO_CTRL_SIZE);
+  hdr->msg_control = ctrl;
+  hdr->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+  c = CMSG_FIRSTHDR(hdr);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  memcpy(CMSG_DATA(c), &segment_size, sizeof(segment_size));
+}
+
+int udpk_read_gro_size(const struct msghdr *hdr) {
+  struct cmsghdr *c;
+  if (hdr->msg_control == NULL || hdr->msg_controllen == 0) return 0;
+  for (c = CMSG_FIRSTHDR((struct msghdr *)hdr); c != NULL; c = CMSG_NXTHDR((struct msghdr *)hdr, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int size;
+      memcpy(&size, CMSG_DATA(c), sizeof(size));
+      return size > 0 ? size : 0;
+    }
+  }
+  return 0;
 }
 
 void udpk_platform_init(void) { pthread_once(&probe_once, probe); }

@@ -67,6 +67,10 @@ typedef struct tx_scratch {
   napi_value *vals;
   struct iovec *iov;
   size_t val_cap;
+  /* The same datagrams regrouped for segmentation offload. */
+  udpk_msg *groups;
+  uint32_t *group_len;
+  unsigned char *group_ctrl;
 } tx_scratch;
 
 /* Per Node environment (main thread or worker). */
@@ -113,6 +117,8 @@ typedef struct udpk_sock {
   bool refd;
   bool strong;
   bool drop_counter;
+  bool gro; /* coalesced receives are split into datagrams */
+  bool gso; /* same-size runs to one destination leave as one send */
   bool async_live;
   uint32_t dropped;
   napi_async_context actx;
@@ -475,24 +481,77 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
   return (int)idx;
 }
 
-/* One recvmmsg's worth: copy out, describe, one call into JavaScript.
+/* One recvmmsg's worth: copy out, describe, call into JavaScript once per
+ * s->batch datagrams (once per recvmmsg unless coalesced messages had to be
+ * split into more datagrams than that).
  * Each datagram gets a Buffer of its own, exactly its size, as node:dgram's
  * messages do: code that reads `msg.buffer` must see that datagram only.
- * Returns the number of datagrams, or -errno, or 0 when nothing came. */
+ * Returns the number of messages taken from the kernel, or -errno, or 0 when
+ * nothing came. */
+
+typedef struct rx_chunk {
+  napi_value list;
+  napi_value table;
+  unsigned count;
+} rx_chunk;
+
+static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
+  unsigned i;
+  c->count = 0;
+  if (napi_create_array(s->env, &c->list) != napi_ok) return -ENOMEM;
+  if (++s->gen == 0) {
+    for (i = 0; i < s->nslots; i++) s->slots[i].gen = 0;
+    s->gen = 1;
+  }
+  return 0;
+}
+
+static void rx_chunk_deliver(udpk_sock *s, rx_chunk *c) {
+  napi_value argv[2];
+  if (c->count == 0) return;
+  if (napi_create_uint32(s->env, c->count, &argv[0]) == napi_ok) {
+    argv[1] = c->list;
+    call_sink(s, s->fn_batch, 2, argv);
+  }
+  c->count = 0;
+}
+
+/* Appends one datagram to the chunk; 0 or -ENOMEM. */
+static int rx_chunk_add(udpk_sock *s, rx_chunk *c, const unsigned char *data, size_t len, int port, int slot, int flags) {
+  napi_value buf;
+  void *copy = NULL;
+  int32_t *meta = s->meta + (size_t)c->count * META_STRIDE;
+  if (napi_create_buffer_copy(s->env, len, data, &copy, &buf) != napi_ok ||
+      napi_set_element(s->env, c->list, c->count, buf) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(s->env, &ignored);
+    return -ENOMEM;
+  }
+  meta[0] = 0;
+  meta[1] = (int32_t)len;
+  meta[2] = port;
+  meta[3] = slot < 0 ? 0 : slot;
+  meta[4] = flags;
+  c->count++;
+  return 0;
+}
+
 static int receive_once(udpk_sock *s) {
   udpk_env *e = s->penv;
   unsigned batch = s->batch, i;
-  int n, deferred = 0, err;
+  int n, deferred = 0, err = 0;
+  bool ctrl = s->drop_counter || s->gro;
   napi_handle_scope scope;
-  napi_value list, table, meta_ab, argv[2];
+  napi_value meta_ab;
+  rx_chunk chunk;
   bool detached = false;
 
   if ((err = ensure_rx(e, batch)) < 0) return err;
   for (i = 0; i < batch; i++) {
     struct msghdr *h = &e->rx_msgs[i].hdr;
     h->msg_namelen = sizeof(struct sockaddr_storage);
-    h->msg_control = s->drop_counter ? e->rx_ctrl + (size_t)i * UDPK_CTRL_SIZE : NULL;
-    h->msg_controllen = s->drop_counter ? UDPK_CTRL_SIZE : 0;
+    h->msg_control = ctrl ? e->rx_ctrl + (size_t)i * UDPK_CTRL_SIZE : NULL;
+    h->msg_controllen = ctrl ? UDPK_CTRL_SIZE : 0;
     h->msg_flags = 0;
   }
   n = udpk_recv_batch(s->fd, e->rx_msgs, batch, &deferred);
@@ -506,46 +565,42 @@ static int receive_once(udpk_sock *s) {
   if (napi_open_handle_scope(s->env, &scope) != napi_ok) return -ENOMEM;
   if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
       napi_is_detached_arraybuffer(s->env, meta_ab, &detached) != napi_ok || detached ||
-      napi_get_reference_value(s->env, s->addrs_ref, &table) != napi_ok || table == NULL) {
+      napi_get_reference_value(s->env, s->addrs_ref, &chunk.table) != napi_ok || chunk.table == NULL) {
     /* recvMeta was transferred away: nowhere to describe datagrams in. */
     napi_close_handle_scope(s->env, scope);
     return -EFAULT;
   }
-  if (napi_create_array_with_length(s->env, (size_t)n, &list) != napi_ok) {
-    napi_value ignored;
-    napi_get_and_clear_last_exception(s->env, &ignored);
+  if (rx_chunk_open(s, &chunk) < 0) {
     napi_close_handle_scope(s->env, scope);
     return -ENOMEM;
   }
-  if (++s->gen == 0) {
-    for (i = 0; i < s->nslots; i++) s->slots[i].gen = 0;
-    s->gen = 1;
-  }
-  for (i = 0; i < (unsigned)n; i++) {
+  for (i = 0; i < (unsigned)n && err == 0; i++) {
     udpk_msg *m = &e->rx_msgs[i];
-    int32_t *meta = s->meta + (size_t)i * META_STRIDE;
-    int port = 0;
-    int slot = address_slot(s, table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
-    napi_value buf;
-    void *copy = NULL;
-    if (napi_create_buffer_copy(s->env, m->len, m->hdr.msg_iov[0].iov_base, &copy, &buf) != napi_ok ||
-        napi_set_element(s->env, list, i, buf) != napi_ok) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(s->env, &ignored);
-      napi_close_handle_scope(s->env, scope);
-      return -ENOMEM;
-    }
-    meta[0] = 0;
-    meta[1] = (int32_t)m->len;
-    meta[2] = port;
-    meta[3] = slot < 0 ? 0 : slot;
-    meta[4] = (m->hdr.msg_flags & MSG_TRUNC) ? RECV_FLAG_TRUNCATED : 0;
+    const unsigned char *data = m->hdr.msg_iov[0].iov_base;
+    size_t len = m->len, seg = s->gro ? (size_t)udpk_read_gro_size(&m->hdr) : 0, off = 0;
+    int flags = (m->hdr.msg_flags & MSG_TRUNC) ? RECV_FLAG_TRUNCATED : 0;
+    int port = 0, slot;
+    if (seg == 0 || seg >= len) seg = len;
+    do {
+      size_t part = len - off < seg ? len - off : seg;
+      if (chunk.count == batch) {
+        rx_chunk_deliver(s, &chunk);
+        /* Closed inside JavaScript: the rest of what was read goes with it. */
+        if (s->closed || s->fd < 0 || rx_chunk_open(s, &chunk) < 0) {
+          napi_close_handle_scope(s->env, scope);
+          return n;
+        }
+      }
+      /* The address slot is (re)claimed per chunk: a slot is only
+       * guaranteed for the chunk that references it. */
+      slot = address_slot(s, chunk.table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
+      err = rx_chunk_add(s, &chunk, data + off, part, port, slot, flags);
+      off += part;
+    } while (off < len && err == 0);
   }
-  if (napi_create_uint32(s->env, (uint32_t)n, &argv[0]) == napi_ok) {
-    argv[1] = list;
-    call_sink(s, s->fn_batch, 2, argv);
-  }
+  rx_chunk_deliver(s, &chunk);
   napi_close_handle_scope(s->env, scope);
+  if (err < 0) return err;
   if (deferred != 0 && s->receiving && !s->closed) report_error(s, deferred);
   return deferred != 0 ? -EAGAIN : n;
 }
@@ -612,9 +667,22 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 /* ---------- descriptor setup ---------- */
 
+/* UDPKIT_OFFLOAD=0 turns segmentation offload off (for comparisons and for
+ * the odd path that mishandles it). */
+static bool offload_enabled(void) {
+  static int enabled = -1;
+  if (enabled < 0) {
+    const char *v = getenv("UDPKIT_OFFLOAD");
+    enabled = !(v != NULL && strcmp(v, "0") == 0);
+  }
+  return enabled == 1;
+}
+
 static void adopt_fd(udpk_sock *s, int fd) {
   s->fd = fd;
   s->drop_counter = udpk_enable_drop_counter(fd) == 1;
+  s->gro = offload_enabled() && udpk_enable_gro(fd) == 1;
+  s->gso = offload_enabled() && udpk_gso_supported() == 1;
   if (!s->hook && !s->env_gone && napi_add_env_cleanup_hook(s->env, cleanup_hook, s) == napi_ok) s->hook = true;
 }
 
@@ -948,7 +1016,12 @@ static int tx_init(tx_scratch *t) {
   t->first = calloc(MAX_SEND_MSGS, sizeof(*t->first));
   t->nchunks = calloc(MAX_SEND_MSGS, sizeof(*t->nchunks));
   t->addr_vals = calloc(MAX_SEND_MSGS, sizeof(*t->addr_vals));
-  if (!t->msgs || !t->names || !t->first || !t->nchunks || !t->addr_vals) return -ENOMEM;
+  t->groups = calloc(MAX_SEND_MSGS, sizeof(*t->groups));
+  t->group_len = calloc(MAX_SEND_MSGS, sizeof(*t->group_len));
+  t->group_ctrl = calloc(MAX_SEND_MSGS, UDPK_GSO_CTRL_SIZE);
+  if (!t->msgs || !t->names || !t->first || !t->nchunks || !t->addr_vals || !t->groups || !t->group_len ||
+      !t->group_ctrl)
+    return -ENOMEM;
   return 0;
 }
 
@@ -958,6 +1031,9 @@ static void tx_free(tx_scratch *t) {
   free(t->first);
   free(t->nchunks);
   free(t->addr_vals);
+  free(t->groups);
+  free(t->group_len);
+  free(t->group_ctrl);
   free(t->vals);
   free(t->iov);
   memset(t, 0, sizeof(*t));
@@ -1015,6 +1091,68 @@ static void view_bytes(napi_env env, napi_value v, struct iovec *io) {
 /* Everything that can run JavaScript (element getters) happens in the
  * first pass, which only collects handles; pointers into buffers are taken
  * in the second pass, when no JavaScript can detach them any more. */
+/* The largest UDP payload one IPv4 datagram (and so one offload send) carries. */
+#define GSO_MAX_BYTES 65507u
+#define SEGMENTED_NOT_USED INT_MIN
+
+static size_t msg_bytes(const struct msghdr *h) {
+  size_t k, total = 0;
+  for (k = 0; k < h->msg_iovlen; k++) total += h->msg_iov[k].iov_len;
+  return total;
+}
+
+static bool same_destination(const struct msghdr *a, const struct msghdr *b) {
+  if (a->msg_namelen != b->msg_namelen) return false;
+  return a->msg_namelen == 0 || memcmp(a->msg_name, b->msg_name, a->msg_namelen) == 0;
+}
+
+/* Regroups the n datagrams in t->msgs into runs that can leave as one
+ * segmentation-offload send each (one destination, one size, the last one
+ * possibly shorter), sends the runs with one sendmmsg, and returns how many
+ * datagrams went out, or -errno for the first. Returns SEGMENTED_NOT_USED
+ * when grouping gains nothing (so the caller sends plainly). A run the
+ * kernel refuses as a whole (a path MTU below the segment size, a device
+ * without checksum offload) is retried as plain datagrams, which gives each
+ * its own error as node:dgram would; should those then go out, offload is
+ * the culprit and stays off for this socket. */
+static int send_segmented(udpk_sock *s, tx_scratch *t, size_t n) {
+  size_t i = 0, g = 0, datagrams;
+  int r;
+  while (i < n) {
+    const struct msghdr *first = &t->msgs[i].hdr;
+    size_t seg = msg_bytes(first), total = seg, iovs = first->msg_iovlen, j = i + 1;
+    struct msghdr *out = &t->groups[g].hdr;
+    if (seg > 0) {
+      while (j < n && j - i < UDPK_MAX_GSO_SEGMENTS) {
+        const struct msghdr *next = &t->msgs[j].hdr;
+        size_t len = msg_bytes(next);
+        if (len == 0 || len > seg || total + len > GSO_MAX_BYTES || iovs + next->msg_iovlen > (size_t)MAX_IOV_PER_MSG ||
+            !same_destination(first, next) || next->msg_iov != first->msg_iov + iovs)
+          break;
+        total += len;
+        iovs += next->msg_iovlen;
+        j++;
+        if (len < seg) break;
+      }
+    }
+    *out = *first;
+    out->msg_iovlen = iovs;
+    if (j - i > 1) udpk_set_gso(out, t->group_ctrl + g * UDPK_GSO_CTRL_SIZE, (uint16_t)seg);
+    t->group_len[g++] = (uint32_t)(j - i);
+    i = j;
+  }
+  if (g == n) return SEGMENTED_NOT_USED;
+  r = udpk_send_batch(s->fd, t->groups, (unsigned)g);
+  if (r < 0) {
+    if (t->group_len[0] == 1 || r == -EAGAIN || r == -EWOULDBLOCK) return r;
+    r = udpk_send_batch(s->fd, t->msgs, (unsigned)t->group_len[0]);
+    if (r > 0) s->gso = false;
+    return r;
+  }
+  for (datagrams = 0, i = 0; i < (size_t)r; i++) datagrams += t->group_len[i];
+  return (int)datagrams;
+}
+
 static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value *argv) {
   bool is_arr = false, has_addrs, is_ta = false;
   uint32_t plen = 0, alen = UINT32_MAX, k, m;
@@ -1121,6 +1259,10 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
     h->msg_iovlen = t->nchunks[i];
   }
   n = i;
+  if (s->gso && n > 1) {
+    r = send_segmented(s, t, n);
+    if (r != SEGMENTED_NOT_USED) return num(env, r);
+  }
   r = udpk_send_batch(s->fd, t->msgs, (unsigned)n);
   return num(env, r);
 }
@@ -1363,6 +1505,8 @@ static napi_value m_platform(napi_env env, napi_callback_info info) {
   CALL(env, napi_set_named_property(env, obj, "sendmmsg", v));
   CALL(env, napi_get_boolean(env, p.rxq_ovfl != 0, &v));
   CALL(env, napi_set_named_property(env, obj, "dropCounter", v));
+  CALL(env, napi_get_boolean(env, offload_enabled() && udpk_gso_supported() != 0, &v));
+  CALL(env, napi_set_named_property(env, obj, "segmentationOffload", v));
   return obj;
 }
 

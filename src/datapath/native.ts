@@ -3,12 +3,21 @@
 import * as path from 'node:path';
 import type { Datapath, DatapathSocket, Family } from './types';
 
+/** What the platform layer found when it probed the kernel. */
+export interface PlatformInfo {
+  recvmmsg: boolean;
+  sendmmsg: boolean;
+  dropCounter: boolean;
+  /** UDP GSO for same-size runs on send, with GRO splitting on receive (off with UDPKIT_OFFLOAD=0). */
+  segmentationOffload: boolean;
+}
+
 interface NativeBinding {
   Socket: new (family: Family) => DatapathSocket;
   getRecvBatchSize(): number;
   /** Throws a RangeError outside 1..1024. Applies to sockets created afterwards. */
   setRecvBatchSize(size: number): void;
-  platform(): { recvmmsg: boolean; sendmmsg: boolean; dropCounter: boolean };
+  platform(): PlatformInfo;
 }
 
 // dist/datapath/native.js -> <package root>/build/Release/udpkit.node
@@ -29,6 +38,6 @@ export const nativeDatapath: Datapath = {
 };
 
 /** What the platform layer found when it probed the kernel (diagnostics). */
-export function nativePlatform(): { recvmmsg: boolean; sendmmsg: boolean; dropCounter: boolean } {
+export function nativePlatform(): PlatformInfo {
   return binding.platform();
 }

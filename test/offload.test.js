@@ -1,0 +1,100 @@
+'use strict';
+// Segmentation offload: same-size runs to one destination leave as one GSO
+// send and coalesced receives are split again. None of it may show: every
+// datagram arrives separately, intact and in order, at a udpkit receiver
+// (which splits GRO) and at a node:dgram one (whose kernel splits for it),
+// with offload on and off (UDPKIT_OFFLOAD=0).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const nodeDgram = require('node:dgram');
+const udpkit = require('../dist/index.js');
+const { nativePlatform } = require('../dist/datapath/native.js');
+const { collectMessages, boundSocket, closeAll } = require('./helpers/util.js');
+
+// Runs of equal sizes, a shorter datagram closing a run, empty datagrams,
+// scatter/gather chunks, and a run longer than one offload send (64 segments).
+function pattern() {
+  const out = [];
+  let n = 0;
+  const push = (size, chunks = 1) => {
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) body[i] = (n * 31 + i) & 0xff;
+    if (size >= 4) body.writeUInt32BE(n, 0);
+    n++;
+    if (chunks === 1) out.push(body);
+    else out.push([body.subarray(0, size >> 1), body.subarray(size >> 1)]);
+  };
+  for (let i = 0; i < 150; i++) push(100);
+  push(40);
+  for (let i = 0; i < 5; i++) push(0);
+  for (let i = 0; i < 30; i++) push(1200, 2);
+  push(1199);
+  push(1);
+  for (let i = 0; i < 20; i++) push(9000);
+  for (let i = 0; i < 10; i++) push(i % 2 ? 64 : 65);
+  return out;
+}
+const flat = (payload) => (Array.isArray(payload) ? Buffer.concat(payload) : payload);
+
+async function roundTrip(receiverImpl, type, viaSendMany) {
+  const loop = type === 'udp4' ? '127.0.0.1' : '::1';
+  const rx = await boundSocket(receiverImpl, type);
+  rx.setRecvBufferSize(8 << 20);
+  const tx = await boundSocket(udpkit, type);
+  const payloads = pattern();
+  const got = collectMessages(rx, payloads.length);
+  const port = rx.address().port;
+  if (viaSendMany) {
+    await new Promise((resolve, reject) => tx.sendMany(payloads.map((data) => ({ data, port, address: loop })),
+      (err, sent) => (err ? reject(err) : resolve(assert.equal(sent, payloads.length)))));
+  } else {
+    let calls = 0;
+    await new Promise((resolve, reject) => {
+      for (const p of payloads) {
+        tx.send(p, port, loop, (err, bytes) => {
+          if (err) return reject(err);
+          assert.equal(bytes, flat(p).length);
+          if (++calls === payloads.length) resolve();
+        });
+      }
+    });
+  }
+  const messages = await got;
+  assert.deepEqual(messages.map(({ msg }) => msg.toString('hex')), payloads.map((p) => flat(p).toString('hex')));
+  for (const { msg, rinfo } of messages) {
+    assert.equal(rinfo.size, msg.length);
+    assert.equal(rinfo.port, tx.address().port);
+    assert.equal(msg.buffer.byteLength, msg.length);
+  }
+  await closeAll([rx, tx]);
+}
+
+test('the platform reports whether segmentation offload is in use', () => {
+  assert.equal(typeof nativePlatform().segmentationOffload, 'boolean');
+});
+
+for (const type of ['udp4', 'udp6']) {
+  for (const [name, impl] of [['udpkit', udpkit], ['node:dgram', nodeDgram]]) {
+    test(`${type}: a burst of send() datagrams reaches a ${name} receiver separately, intact, in order`, () =>
+      roundTrip(impl, type, false));
+    test(`${type}: sendMany() reaches a ${name} receiver separately, intact, in order`, () =>
+      roundTrip(impl, type, true));
+  }
+}
+
+test('with UDPKIT_OFFLOAD=0 the same traffic arrives the same way', () => {
+  const env = { ...process.env, UDPKIT_OFFLOAD: '0', UDPKIT_OFFLOAD_CHILD: '1' };
+  delete env.NODE_TEST_CONTEXT; // a plain run of its own, with its own report
+  const res = spawnSync(process.execPath, ['--test', '--test-reporter=tap', __filename], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /# fail 0/);
+}, { skip: process.env.UDPKIT_OFFLOAD_CHILD === '1' ? 'this is the child run' : false });
+
+test('UDPKIT_OFFLOAD=0 turns offload off', { skip: process.env.UDPKIT_OFFLOAD_CHILD !== '1' && 'parent run' }, () => {
+  assert.equal(nativePlatform().segmentationOffload, false);
+});
