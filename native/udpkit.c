@@ -903,6 +903,11 @@ static napi_value m_get_option(napi_env env, napi_callback_info info) {
   return num(env, v);
 }
 
+static bool looks_ipv4(const char *text) {
+  struct in_addr a;
+  return inet_pton(AF_INET, text, &a) == 1;
+}
+
 static napi_value m_set_mcast_if(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -913,7 +918,7 @@ static napi_value m_set_mcast_if(napi_env env, napi_callback_info info) {
   if ((ok = get_string(env, argv[0], text, sizeof(text), "interface must be a string")) < 0) return NULL;
   if (s->closed || s->fd < 0) return num(env, -EBADF);
   if (!ok) return num(env, -EINVAL);
-  if (s->family == 4) {
+  if (s->family == 4 || looks_ipv4(text)) {
     struct in_addr a;
     if (inet_pton(AF_INET, text, &a) != 1) return num(env, -EINVAL);
     r = setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a));
@@ -950,7 +955,10 @@ static napi_value m_set_membership(napi_env env, napi_callback_info info) {
   if (!get_bool(env, argv[2], "join must be a boolean", &join)) return NULL;
   if (s->closed || s->fd < 0) return num(env, -EBADF);
   if (!gok || iok == -2) return num(env, -EINVAL);
-  if (s->family == 4) {
+  /* The group's family picks the option, whatever the socket's (as libuv
+   * does): the kernel then answers for a mismatch (ENOPROTOOPT,
+   * EADDRNOTAVAIL, or it works on a dual-stack socket). */
+  if (looks_ipv4(group)) {
     struct ip_mreq m;
     memset(&m, 0, sizeof(m));
     if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1) return num(env, -EINVAL);
@@ -983,7 +991,7 @@ static napi_value m_set_source_membership(napi_env env, napi_callback_info info)
   if (!get_bool(env, argv[3], "join must be a boolean", &join)) return NULL;
   if (s->closed || s->fd < 0) return num(env, -EBADF);
   if (!sok || !gok || iok == -2) return num(env, -EINVAL);
-  if (s->family == 4) {
+  if (looks_ipv4(group)) {
     struct ip_mreq_source m;
     memset(&m, 0, sizeof(m));
     if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1) return num(env, -EINVAL);

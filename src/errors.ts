@@ -31,6 +31,11 @@ export function describeReceived(value: unknown): string {
     if (ctor?.name) return `an instance of ${ctor.name}`;
     return inspect(value, { depth: -1 });
   }
+  if (typeof value === 'string') {
+    // Node quotes the (shortened) string as is, escaping nothing unless it must switch quotes.
+    const text = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+    return `type string (${text.includes("'") ? JSON.stringify(text) : `'${text}'`})`;
+  }
   let shown = inspect(value, { colors: false });
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `type ${typeof value} (${shown})`;

@@ -211,15 +211,16 @@ export class Socket extends EventEmitter {
     super();
     let options: Partial<SocketOptions> = {};
     let lookup: LookupFunction | undefined;
+    // Checked in node:dgram's order: buffer sizes, lookup, then the type.
     if (type !== null && typeof type === 'object') {
       options = type;
+      if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
+      if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
       type = options.type as SocketType;
       lookup = options.lookup;
       if (lookup !== undefined) validateFunction(lookup, 'lookup');
     }
     if (type !== 'udp4' && type !== 'udp6') throw socketBadType();
-    if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
-    if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
 
     this.type = type;
     this.#family = type === 'udp4' ? 4 : 6;
@@ -341,7 +342,8 @@ export class Socket extends EventEmitter {
         this.emit('error', err);
         return;
       }
-      if (!exclusive && isClusterWorker()) this.#bindShared(ip, port);
+      // reusePort sockets are each their own (the kernel spreads the load), as in Node 22.
+      if (!exclusive && !this.#reusePort && isClusterWorker()) this.#bindShared(ip, port);
       else this.#bindResolved(ip, port);
     };
     const literal = this.#resolver.literal(address as string);
@@ -465,10 +467,7 @@ export class Socket extends EventEmitter {
     validateString(address, 'address');
     if (this.#connectState !== ConnectState.Disconnected) throw socketIsConnected();
     this.#connectState = ConnectState.Connecting;
-    // Like Node, any truthy callback is registered (and EventEmitter rejects non-functions).
-    if (callback) this.once('connect', callback);
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
-    if (!this.#handle) throw closedHandle('lookup');
     if (this.#bindState !== BindState.Bound) {
       const p = port;
       const a = address;
@@ -479,6 +478,9 @@ export class Socket extends EventEmitter {
   }
 
   #connectBound(port: number, address: string, callback: ((err?: Error) => void) | undefined): void {
+    // Like Node, any truthy callback is registered here (EventEmitter rejects non-functions).
+    if (callback) this.once('connect', callback);
+    if (!this.#handle) throw closedHandle('lookup');
     const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
     this.#resolver.resolve(host, (err, ip) => {
       const handle = this.#handle;
@@ -889,13 +891,9 @@ export class Socket extends EventEmitter {
     const [ip, scope] = interfaceAddress.split('%', 2) as [string, string | undefined];
     if (this.#family === 4) {
       // An IPv6 interface on an IPv4 socket is an IPv6 option there: ENOPROTOOPT.
-      if (isIPv6(interfaceAddress)) throw errnoException(-92, 'setMulticastInterface');
+      if (isIPv6(interfaceAddress)) throw errnoException(handle.fd() < 0 ? EBADF : -92, 'setMulticastInterface');
       if (!isIPv4(interfaceAddress)) throw errnoException(-22, 'setMulticastInterface');
-    } else if (isIPv4(interfaceAddress)) {
-      // Dual-stack: the IPv4 interface option applies to the socket's IPv4 traffic.
-      if (handle.fd() < 0) throw errnoException(EBADF, 'setMulticastInterface');
-      return;
-    } else if (!isIPv6(ip)) {
+    } else if (!isIPv4(interfaceAddress) && !isIPv6(ip)) {
       throw errnoException(-22, 'setMulticastInterface');
     }
     if (handle.fd() < 0) throw errnoException(EBADF, 'setMulticastInterface');
@@ -908,16 +906,21 @@ export class Socket extends EventEmitter {
   addMembership(multicastAddress: string, interfaceAddress?: string): void {
     const handle = this.#healthCheck();
     if (!multicastAddress) throw missingArgs('multicastAddress');
-    this.#membershipPrecheck(handle, String(multicastAddress), 'addMembership');
-    const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), true);
+    // Both become strings first (a Symbol throws here), as in Node.
+    const group = `${multicastAddress}`;
+    const iface = interfaceAddress == null ? null : `${interfaceAddress}`;
+    this.#membershipPrecheck(handle, group, 'addMembership');
+    const err = handle.setMembership(group, iface, true);
     if (err < 0) throw errnoException(err, 'addMembership');
   }
 
   dropMembership(multicastAddress: string, interfaceAddress?: string): void {
     const handle = this.#healthCheck();
     if (!multicastAddress) throw missingArgs('multicastAddress');
-    this.#membershipPrecheck(handle, String(multicastAddress), 'dropMembership');
-    const err = handle.setMembership(String(multicastAddress), interfaceAddress == null ? null : String(interfaceAddress), false);
+    const group = `${multicastAddress}`;
+    const iface = interfaceAddress == null ? null : `${interfaceAddress}`;
+    this.#membershipPrecheck(handle, group, 'dropMembership');
+    const err = handle.setMembership(group, iface, false);
     if (err < 0) throw errnoException(err, 'dropMembership');
   }
 
@@ -925,9 +928,9 @@ export class Socket extends EventEmitter {
     const handle = this.#healthCheck();
     validateString(sourceAddress, 'sourceAddress');
     validateString(groupAddress, 'groupAddress');
+    const iface = interfaceAddress == null ? null : `${interfaceAddress}`;
     this.#membershipPrecheck(handle, groupAddress, 'addSourceSpecificMembership');
-    const err = handle.setSourceMembership(sourceAddress, groupAddress,
-      interfaceAddress == null ? null : String(interfaceAddress), true);
+    const err = handle.setSourceMembership(sourceAddress, groupAddress, iface, true);
     if (err < 0) throw errnoException(err, 'addSourceSpecificMembership');
   }
 
@@ -935,9 +938,9 @@ export class Socket extends EventEmitter {
     const handle = this.#healthCheck();
     validateString(sourceAddress, 'sourceAddress');
     validateString(groupAddress, 'groupAddress');
+    const iface = interfaceAddress == null ? null : `${interfaceAddress}`;
     this.#membershipPrecheck(handle, groupAddress, 'dropSourceSpecificMembership');
-    const err = handle.setSourceMembership(sourceAddress, groupAddress,
-      interfaceAddress == null ? null : String(interfaceAddress), false);
+    const err = handle.setSourceMembership(sourceAddress, groupAddress, iface, false);
     if (err < 0) throw errnoException(err, 'dropSourceSpecificMembership');
   }
 
@@ -945,25 +948,26 @@ export class Socket extends EventEmitter {
     const syscall = option === SocketOption.RecvBufferSize ? 'uv_recv_buffer_size' : 'uv_send_buffer_size';
     const handle = this.#handle;
     if (!handle) throw closedHandle('bufferSize');
+    if (size > 0x7FFFFFFF) throw socketBufferSizeError(-22, syscall);
     if (handle.fd() < 0) throw socketBufferSizeError(EBADF, syscall);
     if (size === 0) {
       const value = handle.getOption(option);
       if (value < 0) throw socketBufferSizeError(value, syscall);
       return value;
     }
-    if (size > 0x7FFFFFFF) throw socketBufferSizeError(-22, syscall);
     const err = handle.setOption(option, size);
     if (err < 0) throw socketBufferSizeError(err, syscall);
     return undefined;
   }
 
   setRecvBufferSize(size: number): void {
-    if (typeof size !== 'number' || size >>> 0 !== size) throw socketBadBufferSize();
+    // `>>>` itself throws a TypeError for a BigInt or a Symbol, as in Node.
+    if ((size as number) >>> 0 !== size) throw socketBadBufferSize();
     this.#bufferSize(size, SocketOption.RecvBufferSize);
   }
 
   setSendBufferSize(size: number): void {
-    if (typeof size !== 'number' || size >>> 0 !== size) throw socketBadBufferSize();
+    if ((size as number) >>> 0 !== size) throw socketBadBufferSize();
     this.#bufferSize(size, SocketOption.SendBufferSize);
   }
 
