@@ -490,29 +490,49 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
  * nothing came. */
 
 typedef struct rx_chunk {
+  napi_handle_scope scope; /* one per chunk: its Buffers can die young */
   napi_value list;
   napi_value table;
   unsigned count;
+  bool open;
 } rx_chunk;
 
 static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
   unsigned i;
+  napi_value meta_ab;
+  bool detached = false;
   c->count = 0;
-  if (napi_create_array(s->env, &c->list) != napi_ok) return -ENOMEM;
+  c->open = false;
+  if (napi_open_handle_scope(s->env, &c->scope) != napi_ok) return -ENOMEM;
+  if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
+      napi_is_detached_arraybuffer(s->env, meta_ab, &detached) != napi_ok || detached ||
+      napi_get_reference_value(s->env, s->addrs_ref, &c->table) != napi_ok || c->table == NULL) {
+    /* recvMeta was transferred away: nowhere to describe datagrams in. */
+    napi_close_handle_scope(s->env, c->scope);
+    return -EFAULT;
+  }
+  if (napi_create_array(s->env, &c->list) != napi_ok) {
+    napi_close_handle_scope(s->env, c->scope);
+    return -ENOMEM;
+  }
   if (++s->gen == 0) {
     for (i = 0; i < s->nslots; i++) s->slots[i].gen = 0;
     s->gen = 1;
   }
+  c->open = true;
   return 0;
 }
 
-static void rx_chunk_deliver(udpk_sock *s, rx_chunk *c) {
+/* Hands the chunk to JavaScript (if it has anything) and closes it. */
+static void rx_chunk_close(udpk_sock *s, rx_chunk *c) {
   napi_value argv[2];
-  if (c->count == 0) return;
-  if (napi_create_uint32(s->env, c->count, &argv[0]) == napi_ok) {
+  if (!c->open) return;
+  if (c->count > 0 && napi_create_uint32(s->env, c->count, &argv[0]) == napi_ok) {
     argv[1] = c->list;
     call_sink(s, s->fn_batch, 2, argv);
   }
+  napi_close_handle_scope(s->env, c->scope);
+  c->open = false;
   c->count = 0;
 }
 
@@ -541,10 +561,7 @@ static int receive_once(udpk_sock *s) {
   unsigned batch = s->batch, i;
   int n, deferred = 0, err = 0;
   bool ctrl = s->drop_counter || s->gro;
-  napi_handle_scope scope;
-  napi_value meta_ab;
   rx_chunk chunk;
-  bool detached = false;
 
   if ((err = ensure_rx(e, batch)) < 0) return err;
   for (i = 0; i < batch; i++) {
@@ -562,18 +579,7 @@ static int receive_once(udpk_sock *s) {
       if (udpk_read_drop_counter(&e->rx_msgs[i].hdr, &s->dropped)) break;
   }
 
-  if (napi_open_handle_scope(s->env, &scope) != napi_ok) return -ENOMEM;
-  if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
-      napi_is_detached_arraybuffer(s->env, meta_ab, &detached) != napi_ok || detached ||
-      napi_get_reference_value(s->env, s->addrs_ref, &chunk.table) != napi_ok || chunk.table == NULL) {
-    /* recvMeta was transferred away: nowhere to describe datagrams in. */
-    napi_close_handle_scope(s->env, scope);
-    return -EFAULT;
-  }
-  if (rx_chunk_open(s, &chunk) < 0) {
-    napi_close_handle_scope(s->env, scope);
-    return -ENOMEM;
-  }
+  if ((err = rx_chunk_open(s, &chunk)) < 0) return err;
   for (i = 0; i < (unsigned)n && err == 0; i++) {
     udpk_msg *m = &e->rx_msgs[i];
     const unsigned char *data = m->hdr.msg_iov[0].iov_base;
@@ -584,12 +590,10 @@ static int receive_once(udpk_sock *s) {
     do {
       size_t part = len - off < seg ? len - off : seg;
       if (chunk.count == batch) {
-        rx_chunk_deliver(s, &chunk);
+        rx_chunk_close(s, &chunk);
         /* Closed inside JavaScript: the rest of what was read goes with it. */
-        if (s->closed || s->fd < 0 || rx_chunk_open(s, &chunk) < 0) {
-          napi_close_handle_scope(s->env, scope);
-          return n;
-        }
+        if (s->closed || s->fd < 0) return n;
+        if ((err = rx_chunk_open(s, &chunk)) < 0) return err;
       }
       /* The address slot is (re)claimed per chunk: a slot is only
        * guaranteed for the chunk that references it. */
@@ -598,8 +602,7 @@ static int receive_once(udpk_sock *s) {
       off += part;
     } while (off < len && err == 0);
   }
-  rx_chunk_deliver(s, &chunk);
-  napi_close_handle_scope(s->env, scope);
+  rx_chunk_close(s, &chunk);
   if (err < 0) return err;
   if (deferred != 0 && s->receiving && !s->closed) report_error(s, deferred);
   return deferred != 0 ? -EAGAIN : n;

@@ -774,19 +774,26 @@ export class Socket extends EventEmitter {
     const meta = handle.recvMeta;
     const table = handle.recvAddresses;
     const family = this.#familyName;
-    const wantBatch = this.listenerCount('messages') > 0;
-    const batch: Datagram[] | null = wantBatch ? [] : null;
+    const blockList = this.#receiveBlockList;
+    const blockFamily = family === 'IPv4' ? 'ipv4' : 'ipv6';
+    // Nothing listens to 'message' (a 'messages'-only consumer): skip building rinfo.
+    const wantMessage = this.listenerCount('message') > 0;
+    const batch: Datagram[] | null = this.listenerCount('messages') > 0 ? [] : null;
     for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
+      const address = table[meta[m + 3]!]!;
+      if (blockList !== undefined && blockList.check(address, blockFamily)) continue;
       const size = meta[m + 1]!;
       const msg = payloads[i]!;
-      const address = table[meta[m + 3]!]!;
-      if (this.#receiveBlockList?.check(address, family === 'IPv4' ? 'ipv4' : 'ipv6')) continue;
       const port = meta[m + 2]!;
-      if (batch) batch.push({ data: msg, address, family, port, size });
-      this.emit('message', msg, { address, family, port, size });
-      if (this.#handle !== handle || !this.#receiving) return; // closed or paused inside a listener
+      if (batch !== null) batch.push({ data: msg, address, family, port, size });
+      if (wantMessage) {
+        this.emit('message', msg, { address, family, port, size });
+        // Closed inside a listener: nothing more. (Paused only stops further reads:
+        // what was already taken from the kernel is still delivered.)
+        if (this.#handle !== handle) return;
+      }
     }
-    if (batch) this.emit('messages', batch);
+    if (batch !== null) this.emit('messages', batch);
   }
 
   /** udpkit extension: stop reading from the kernel until resumeReceiving() (datagrams wait in the kernel buffer). */

@@ -164,3 +164,28 @@ test('pauseReceiving() keeps datagrams in the kernel until resumeReceiving()', a
   assert.ok(rx.getRecvDropCount() >= -1);
   await closeAll(rx, tx, probe);
 });
+
+test('pauseReceiving() inside a message listener loses nothing already read; resume brings the rest, in order', async () => {
+  const rx = await bound();
+  const tx = await bound();
+  const texts = Array.from({ length: 40 }, (_, i) => `p${i}`);
+  const got = [];
+  let paused = false;
+  const done = new Promise((resolve) => {
+    rx.on('message', (msg) => {
+      got.push(msg.toString());
+      if (!paused) {
+        paused = true;
+        rx.pauseReceiving();
+        // Resume once the rest of the batch in hand has been delivered.
+        setImmediate(() => rx.resumeReceiving());
+      }
+      if (got.length === texts.length) resolve();
+    });
+  });
+  await new Promise((resolve, reject) => tx.sendMany(texts.map((data) => ({ data, port: rx.address().port, address: LO })),
+    (err) => (err ? reject(err) : resolve())));
+  await done;
+  assert.deepEqual(got, texts);
+  await closeAll(rx, tx);
+});
