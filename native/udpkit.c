@@ -19,6 +19,7 @@
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -119,6 +121,9 @@ typedef struct udpk_sock {
   bool drop_counter;
   bool gro; /* coalesced receives are split into datagrams */
   bool gso; /* same-size runs to one destination leave as one send */
+  bool sent_in_poll; /* a send happened while handling a readable event */
+  unsigned spin_misses;
+  unsigned spin_skip;
   bool async_live;
   uint32_t dropped;
   napi_async_context actx;
@@ -608,6 +613,51 @@ static int receive_once(udpk_sock *s) {
   return deferred != 0 ? -EAGAIN : n;
 }
 
+/* Request/response traffic: having just answered (or asked), this socket
+ * will likely hear back within microseconds, and going to sleep in epoll
+ * and waking again costs far more than that on many machines. So after a
+ * receive that led to a send, poll the socket briefly before returning to
+ * the loop (like SO_BUSY_POLL, but for loopback and any device). The spin
+ * adapts: each spin that catches nothing halves the next budget's chance,
+ * so a socket whose peers answer slowly stops spinning after a few tries. */
+#define SPIN_MAX_NS 100000L
+
+static long spin_budget_ns(void) {
+  static long budget = -1;
+  if (budget < 0) {
+    const char *v = getenv("UDPKIT_SPIN_US");
+    budget = v ? atol(v) * 1000L : SPIN_MAX_NS;
+    if (budget < 0) budget = 0;
+  }
+  return budget;
+}
+
+static long elapsed_ns(const struct timespec *a, const struct timespec *b) {
+  return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+}
+
+/* Returns true when the socket became readable within the budget. */
+static bool spin_for_reply(udpk_sock *s) {
+  struct timespec t0, t1;
+  long budget = spin_budget_ns();
+  if (budget == 0) return false;
+  if (s->spin_misses > 0) {
+    /* After misses, spin only every 2^misses-th time. */
+    if ((++s->spin_skip & ((1u << (s->spin_misses < 10 ? s->spin_misses : 10)) - 1u)) != 0) return false;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do {
+    struct pollfd p = {s->fd, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLERR))) {
+      s->spin_misses = 0;
+      return true;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+  } while (elapsed_ns(&t0, &t1) < budget);
+  if (s->spin_misses < 16) s->spin_misses++;
+  return false;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   udpk_sock *s = (udpk_sock *)h->data;
   int round;
@@ -655,6 +705,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     }
   }
   if (!(events & UV_READABLE)) return;
+  s->sent_in_poll = false;
   for (round = 0; round < RECV_ROUNDS; round++) {
     int n;
     if (!s->receiving || s->closed || s->fd < 0) return;
@@ -664,7 +715,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       report_error(s, n);
       return;
     }
-    if ((unsigned)n < s->batch) return;
+    if ((unsigned)n < s->batch) {
+      if (!s->sent_in_poll || !spin_for_reply(s)) return;
+      s->sent_in_poll = false;
+    }
   }
 }
 
@@ -1272,9 +1326,13 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
   n = i;
   if (s->gso && n > 1) {
     r = send_segmented(s, t, n);
-    if (r != SEGMENTED_NOT_USED) return num(env, r);
+    if (r != SEGMENTED_NOT_USED) {
+      if (r > 0) s->sent_in_poll = true;
+      return num(env, r);
+    }
   }
   r = udpk_send_batch(s->fd, t->msgs, (unsigned)n);
+  if (r > 0) s->sent_in_poll = true;
   return num(env, r);
 }
 
