@@ -60,6 +60,14 @@
 enum { OPT_BROADCAST = 1, OPT_TTL, OPT_MCAST_TTL, OPT_MCAST_LOOP, OPT_RCVBUF, OPT_SNDBUF };
 enum { POLL_NONE, POLL_OPEN, POLL_CLOSING, POLL_CLOSED };
 
+typedef struct rx_part {
+  const unsigned char *data;
+  uint32_t len;
+  int32_t port;
+  int32_t slot;
+  int32_t flags;
+} rx_part;
+
 typedef struct tx_scratch {
   udpk_msg *msgs;
   struct sockaddr_storage *names;
@@ -90,6 +98,7 @@ typedef struct udpk_env {
   struct sockaddr_storage *rx_names;
   unsigned char *rx_ctrl;
   unsigned char *rx_buf;
+  struct rx_part *rx_parts;
   tx_scratch tx;
   bool tx_busy;
 } udpk_env;
@@ -406,13 +415,16 @@ static int ensure_rx(udpk_env *e, unsigned batch) {
   free(e->rx_names);
   free(e->rx_ctrl);
   free(e->rx_buf);
+  free(e->rx_parts);
+  e->rx_parts = NULL;
   e->rx_cap = 0;
   e->rx_msgs = calloc(batch, sizeof(*e->rx_msgs));
   e->rx_iov = calloc(batch, sizeof(*e->rx_iov));
   e->rx_names = calloc(batch, sizeof(*e->rx_names));
   e->rx_ctrl = calloc(batch, UDPK_CTRL_SIZE);
   e->rx_buf = malloc((size_t)batch * SLOT_SIZE);
-  if (!e->rx_msgs || !e->rx_iov || !e->rx_names || !e->rx_ctrl || !e->rx_buf) return -ENOMEM;
+  e->rx_parts = calloc(batch, sizeof(*e->rx_parts));
+  if (!e->rx_msgs || !e->rx_iov || !e->rx_names || !e->rx_ctrl || !e->rx_buf || !e->rx_parts) return -ENOMEM;
   for (i = 0; i < batch; i++) {
     e->rx_iov[i].iov_base = e->rx_buf + (size_t)i * SLOT_SIZE;
     e->rx_iov[i].iov_len = SLOT_SIZE;
@@ -494,10 +506,16 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
  * Returns the number of messages taken from the kernel, or -errno, or 0 when
  * nothing came. */
 
+/* Up to s->batch datagrams on their way to JavaScript: their payloads go
+ * back to back into one fresh ArrayBuffer, their metadata into recvMeta,
+ * and JavaScript copies each into a Buffer of its own, exactly its size (as
+ * node:dgram's messages are): one allocation here per chunk, and small
+ * datagrams then cost JavaScript no malloc at all. */
 typedef struct rx_chunk {
-  napi_handle_scope scope; /* one per chunk: its Buffers can die young */
-  napi_value list;
+  napi_handle_scope scope;
   napi_value table;
+  rx_part *parts;
+  size_t bytes;
   unsigned count;
   bool open;
 } rx_chunk;
@@ -507,6 +525,7 @@ static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
   napi_value meta_ab;
   bool detached = false;
   c->count = 0;
+  c->bytes = 0;
   c->open = false;
   if (napi_open_handle_scope(s->env, &c->scope) != napi_ok) return -ENOMEM;
   if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
@@ -516,10 +535,6 @@ static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
     napi_close_handle_scope(s->env, c->scope);
     return -EFAULT;
   }
-  if (napi_create_array(s->env, &c->list) != napi_ok) {
-    napi_close_handle_scope(s->env, c->scope);
-    return -ENOMEM;
-  }
   if (++s->gen == 0) {
     for (i = 0; i < s->nslots; i++) s->slots[i].gen = 0;
     s->gen = 1;
@@ -528,37 +543,50 @@ static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
   return 0;
 }
 
-/* Hands the chunk to JavaScript (if it has anything) and closes it. */
-static void rx_chunk_close(udpk_sock *s, rx_chunk *c) {
+/* Hands the chunk to JavaScript (if it has anything) and closes it.
+ * 0, or -ENOMEM when the ArrayBuffer could not be had. */
+static int rx_chunk_close(udpk_sock *s, rx_chunk *c) {
   napi_value argv[2];
-  if (!c->open) return;
-  if (c->count > 0 && napi_create_uint32(s->env, c->count, &argv[0]) == napi_ok) {
-    argv[1] = c->list;
-    call_sink(s, s->fn_batch, 2, argv);
+  void *data = NULL;
+  size_t off = 0;
+  unsigned i;
+  int err = 0;
+  if (!c->open) return 0;
+  if (c->count > 0) {
+    if (napi_create_arraybuffer(s->env, c->bytes, &data, &argv[1]) != napi_ok) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(s->env, &ignored);
+      err = -ENOMEM;
+    } else {
+      for (i = 0; i < c->count; i++) {
+        int32_t *meta = s->meta + (size_t)i * META_STRIDE;
+        const rx_part *p = &c->parts[i];
+        if (p->len > 0) memcpy((unsigned char *)data + off, p->data, p->len);
+        meta[0] = (int32_t)off;
+        meta[1] = (int32_t)p->len;
+        meta[2] = p->port;
+        meta[3] = p->slot;
+        meta[4] = p->flags;
+        off += p->len;
+      }
+      if (napi_create_uint32(s->env, c->count, &argv[0]) == napi_ok) call_sink(s, s->fn_batch, 2, argv);
+    }
   }
   napi_close_handle_scope(s->env, c->scope);
   c->open = false;
   c->count = 0;
+  c->bytes = 0;
+  return err;
 }
 
-/* Appends one datagram to the chunk; 0 or -ENOMEM. */
-static int rx_chunk_add(udpk_sock *s, rx_chunk *c, const unsigned char *data, size_t len, int port, int slot, int flags) {
-  napi_value buf;
-  void *copy = NULL;
-  int32_t *meta = s->meta + (size_t)c->count * META_STRIDE;
-  if (napi_create_buffer_copy(s->env, len, data, &copy, &buf) != napi_ok ||
-      napi_set_element(s->env, c->list, c->count, buf) != napi_ok) {
-    napi_value ignored;
-    napi_get_and_clear_last_exception(s->env, &ignored);
-    return -ENOMEM;
-  }
-  meta[0] = 0;
-  meta[1] = (int32_t)len;
-  meta[2] = port;
-  meta[3] = slot < 0 ? 0 : slot;
-  meta[4] = flags;
-  c->count++;
-  return 0;
+static void rx_chunk_add(rx_chunk *c, const unsigned char *data, size_t len, int port, int slot, int flags) {
+  rx_part *p = &c->parts[c->count++];
+  p->data = data;
+  p->len = (uint32_t)len;
+  p->port = port;
+  p->slot = slot < 0 ? 0 : slot;
+  p->flags = flags;
+  c->bytes += len;
 }
 
 static int receive_once(udpk_sock *s) {
@@ -584,6 +612,7 @@ static int receive_once(udpk_sock *s) {
       if (udpk_read_drop_counter(&e->rx_msgs[i].hdr, &s->dropped)) break;
   }
 
+  chunk.parts = e->rx_parts;
   if ((err = rx_chunk_open(s, &chunk)) < 0) return err;
   for (i = 0; i < (unsigned)n && err == 0; i++) {
     udpk_msg *m = &e->rx_msgs[i];
@@ -595,19 +624,20 @@ static int receive_once(udpk_sock *s) {
     do {
       size_t part = len - off < seg ? len - off : seg;
       if (chunk.count == batch) {
-        rx_chunk_close(s, &chunk);
+        err = rx_chunk_close(s, &chunk);
         /* Closed inside JavaScript: the rest of what was read goes with it. */
+        if (err < 0) return err;
         if (s->closed || s->fd < 0) return n;
         if ((err = rx_chunk_open(s, &chunk)) < 0) return err;
       }
       /* The address slot is (re)claimed per chunk: a slot is only
        * guaranteed for the chunk that references it. */
       slot = address_slot(s, chunk.table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
-      err = rx_chunk_add(s, &chunk, data + off, part, port, slot, flags);
+      rx_chunk_add(&chunk, data + off, part, port, slot, flags);
       off += part;
-    } while (off < len && err == 0);
+    } while (off < len);
   }
-  rx_chunk_close(s, &chunk);
+  err = rx_chunk_close(s, &chunk);
   if (err < 0) return err;
   if (deferred != 0 && s->receiving && !s->closed) report_error(s, deferred);
   return deferred != 0 ? -EAGAIN : n;
@@ -1609,6 +1639,7 @@ static void env_finalize(napi_env env, void *data, void *hint) {
   free(e->rx_iov);
   free(e->rx_names);
   free(e->rx_ctrl);
+  free(e->rx_parts);
   free(e->rx_buf);
   tx_free(&e->tx);
   free(e);

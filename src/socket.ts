@@ -247,7 +247,7 @@ export class Socket extends EventEmitter {
     if (typeof listener === 'function') this.on('message', listener);
 
     this.#sink = {
-      onBatch: (count, payloads) => this.#onBatch(count, payloads),
+      onBatch: (count, data) => this.#onBatch(count, data),
       onRecvError: (errno) => {
         if (this.#handle) this.emit('error', errnoException(errno, 'recvmsg'));
       },
@@ -768,7 +768,7 @@ export class Socket extends EventEmitter {
 
   // ---------------------------------------------------------------- receive
 
-  #onBatch(count: number, payloads: readonly Buffer[]): void {
+  #onBatch(count: number, data: ArrayBuffer): void {
     const handle = this.#handle;
     if (!handle) return;
     const meta = handle.recvMeta;
@@ -779,11 +779,14 @@ export class Socket extends EventEmitter {
     // Nothing listens to 'message' (a 'messages'-only consumer): skip building rinfo.
     const wantMessage = this.listenerCount('message') > 0;
     const batch: Datagram[] | null = this.listenerCount('messages') > 0 ? [] : null;
+    const bytes = new Uint8Array(data);
     for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
       const address = table[meta[m + 3]!]!;
       if (blockList !== undefined && blockList.check(address, blockFamily)) continue;
       const size = meta[m + 1]!;
-      const msg = payloads[i]!;
+      // Each message owns exactly its bytes, as in node:dgram (`msg.buffer` is that datagram only).
+      const msg = Buffer.allocUnsafeSlow(size);
+      if (size > 0) msg.set(bytes.subarray(meta[m]!, meta[m]! + size));
       const port = meta[m + 2]!;
       if (batch !== null) batch.push({ data: msg, address, family, port, size });
       if (wantMessage) {

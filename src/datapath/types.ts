@@ -29,12 +29,13 @@ export interface Endpoint {
 }
 
 /**
- * What a receive batch carries. `payloads[i]` is datagram i, a Buffer that
- * owns an ArrayBuffer of exactly its size (as node:dgram's messages do, so
- * `msg.buffer` shows that datagram and nothing else); the datapath never
- * writes to it again. `meta` is a view shared across batches (it is
- * rewritten by the next batch): for datagram i, at `meta[i * RECV_META_STRIDE]`:
- *   +0 reserved (0)
+ * What a receive batch carries. `data` holds the batch's payloads back to
+ * back; it is fresh for each batch and never written again by the datapath.
+ * (The Socket copies each datagram into a Buffer of its own, exactly its size,
+ * as node:dgram's messages are: `msg.buffer` shows that datagram only.)
+ * `meta` is a view shared across batches (it is rewritten by the next batch):
+ * for datagram i, at `meta[i * RECV_META_STRIDE]`:
+ *   +0 byte offset of the payload in `data`
  *   +1 payload length
  *   +2 sender port
  *   +3 slot of the sender's address string in `addresses`
@@ -48,7 +49,7 @@ export const RECV_FLAG_TRUNCATED = 1;
 
 export interface RecvSink {
   /** A batch of `count` datagrams (count >= 1). */
-  onBatch(count: number, payloads: readonly Buffer[]): void;
+  onBatch(count: number, data: ArrayBuffer): void;
   /** A receive error (negative errno), e.g. -ECONNREFUSED on a connected socket. */
   onRecvError(errno: number): void;
   /** The socket became writable after a send returned -EAGAIN. */
