@@ -13,4 +13,5 @@ fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 const docs = path.join(__dirname, '..', 'docs');
 fs.writeFileSync(path.join(docs, 'benchmarks.md'), bench.markdown(results));
 fs.writeFileSync(path.join(docs, 'bench-ratios.svg'), bench.svg(results));
+bench.updateReadme(results);
 process.stdout.write(bench.textTable(results) + '\n');

@@ -549,8 +549,41 @@ function writeOutputs(results, { json, docs }) {
     fs.writeFileSync(path.join(d, 'benchmarks.md'), markdown(results));
     fs.writeFileSync(path.join(d, 'bench-ratios.svg'), svg(results));
     written.push(path.join(d, 'benchmarks.md'), path.join(d, 'bench-ratios.svg'));
+    if (updateReadme(results)) written.push(path.join(ROOT, 'README.md'));
   }
   return written;
 }
 
-module.exports = { saturationNotes, run, checkUdpkit, udpkitDist, textTable, markdown, svg, writeOutputs, MODES, runRecv, runSend, runPing };
+/** The README's short table: each target row with its ratio, between the bench-table markers. */
+function readmeTable(results) {
+  const fmt = (r) => (r >= 10 ? r.toFixed(1) : r >= 1 ? r.toFixed(2) : r.toFixed(3));
+  const lines = [
+    `Full run of ${results.machine?.date?.slice(0, 10) ?? 'unknown date'} on ${results.machine?.cpu ?? 'unknown CPU'}, ` +
+      `${results.machine?.cores ?? '?'} cores, Node.js ${results.machine?.node ?? process.version}.`,
+    '',
+    '| metric | udpkit variant | ratio to node:dgram | target | |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const row of results.rows) {
+    if (row.baseline || !row.targetSpec) continue;
+    const ratio = row.unit === 'MiB' || /RSS/.test(row.title) ? `${fmt(row.ratio)} (+${row.delta.toFixed(1)} MiB)` : fmt(row.ratio);
+    lines.push(`| ${row.title} | ${row.variant} | ${ratio} | ${row.target} | ${row.pass ? 'pass' : 'not met'} |`);
+  }
+  return lines.join('\n');
+}
+
+function updateReadme(results) {
+  if (results.mode !== 'full') return false;
+  const file = path.join(ROOT, 'README.md');
+  if (!fs.existsSync(file)) return false;
+  const text = fs.readFileSync(file, 'utf8');
+  const start = '<!-- bench-table -->';
+  const end = '<!-- /bench-table -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return false;
+  fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${readmeTable(results)}\n${text.slice(b)}`);
+  return true;
+}
+
+module.exports = { saturationNotes, updateReadme, run, checkUdpkit, udpkitDist, textTable, markdown, svg, writeOutputs, MODES, runRecv, runSend, runPing };
