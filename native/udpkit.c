@@ -1206,10 +1206,11 @@ static bool same_destination(const struct msghdr *a, const struct msghdr *b) {
  * possibly shorter), sends the runs with one sendmmsg, and returns how many
  * datagrams went out, or -errno for the first. Returns SEGMENTED_NOT_USED
  * when grouping gains nothing (so the caller sends plainly). A run the
- * kernel refuses as a whole (a path MTU below the segment size, a device
- * without checksum offload) is retried as plain datagrams, which gives each
- * its own error as node:dgram would; should those then go out, offload is
- * the culprit and stays off for this socket. */
+ * kernel refuses as a whole for a reason offload can cause (EINVAL for a
+ * path MTU below the segment size, EIO for a device without checksum
+ * offload, EMSGSIZE) is retried as plain datagrams, which gives each its
+ * own error as node:dgram would; should those then go out, offload is the
+ * culprit and stays off for this socket. */
 static int send_segmented(udpk_sock *s, tx_scratch *t, size_t n) {
   size_t i = 0, g = 0, datagrams;
   int r;
@@ -1239,7 +1240,10 @@ static int send_segmented(udpk_sock *s, tx_scratch *t, size_t n) {
   if (g == n) return SEGMENTED_NOT_USED;
   r = udpk_send_batch(s->fd, t->groups, (unsigned)g);
   if (r < 0) {
-    if (t->group_len[0] == 1 || r == -EAGAIN || r == -EWOULDBLOCK) return r;
+    /* Only what offload itself can cause is retried: any other error (a
+     * pending ICMP error, say) was consumed by this send and belongs to the
+     * first datagram, as it would without offload. */
+    if (t->group_len[0] == 1 || (r != -EINVAL && r != -EIO && r != -EMSGSIZE)) return r;
     r = udpk_send_batch(s->fd, t->msgs, (unsigned)t->group_len[0]);
     if (r > 0) s->gso = false;
     return r;
