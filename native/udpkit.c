@@ -1299,7 +1299,8 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
     } else if (napi_is_array(env, v, &is_arr) == napi_ok && is_arr) {
       CALL(env, napi_get_array_length(env, v, &m));
       if (m > (uint32_t)MAX_IOV_PER_MSG) {
-        if (i == 0) return range_error(env, "too many chunks in one datagram");
+        /* What sendmsg itself answers for more than IOV_MAX pieces. */
+        if (i == 0) return num(env, -EMSGSIZE);
         break;
       }
       if (nv + m > MAX_IOV_TOTAL && i > 0) break;

@@ -677,7 +677,15 @@ export class Socket extends EventEmitter {
       const payloads = head === 0 && end === this.#outLength ? this.#outPayloads : this.#outPayloads.slice(head, end);
       const addresses = connectedRun ? null
         : (head === 0 && end === this.#outLength ? this.#outAddresses : this.#outAddresses.slice(head, end)) as string[];
-      const sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses);
+      let sent: number;
+      try {
+        sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses);
+      } catch (err) {
+        // The datapath refused the arguments themselves: that datagram fails, the rest go on.
+        this.#complete(head, err as Error);
+        this.#outHead = head + 1;
+        continue;
+      }
       if (sent === EAGAIN) {
         this.#blocked = true;
         handle.waitWritable();

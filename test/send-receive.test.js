@@ -87,6 +87,20 @@ for (const type of FAMILIES) {
     await closeAll([rx, tx]);
   });
 
+  test(`${type}: an array of more chunks than the kernel takes fails with EMSGSIZE, as in node:dgram`, async () => {
+    // (Before: the datapath threw from inside the flush tick, an uncaught exception.)
+    const outcome = async (impl) => {
+      const s = await boundSocket(impl, type);
+      const chunks = Array.from({ length: 1100 }, () => Buffer.from('x'));
+      const err = await new Promise((resolve) => s.send(chunks, 9, loop, resolve));
+      await closeAll([s]);
+      return err && { code: err.code, message: err.message, syscall: err.syscall, address: err.address, port: err.port };
+    };
+    const expected = await outcome(require('node:dgram'));
+    assert.equal(expected.code, 'EMSGSIZE');
+    assert.deepEqual(await outcome(dgram), expected);
+  });
+
   test(`${type}: send callback is called exactly once with (null, bytes)`, async () => {
     const rx = await boundSocket(dgram, type);
     const tx = await boundSocket(dgram, type);
