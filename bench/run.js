@@ -505,9 +505,11 @@ function markdown(results) {
 
 function svg(results) {
   const rows = results.rows.filter((r) => !r.baseline);
-  const W = 760;
+  const labelOf = (r) => `${r.title.replace(/ at \d+k\/s| at saturation|, handed to the kernel/g, '')} — ${r.variant.replace(/^udpkit /, '')}`;
+  // Room for the longest label (about 6.8 px a character at 12 px sans-serif).
+  const left = Math.max(200, Math.ceil(Math.max(...rows.map((r) => labelOf(r).length)) * 6.8) + 16);
+  const W = left + 430;
   const rowH = 26;
-  const left = 330;
   const top = 40;
   const H = top + rows.length * rowH + 40;
   const maxRatio = Math.max(2, ...rows.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0))) * 1.05;
@@ -524,10 +526,10 @@ function svg(results) {
     const ok = r.pass;
     const color = ok === null ? '#8899aa' : ok ? '#3a9a4a' : '#d0503a';
     const v = Number.isFinite(r.ratio) ? r.ratio : 0;
-    const label = `${r.title.replace(/ at \d+k\/s| at saturation|, handed to the kernel/g, '')} — ${r.variant.replace(/^udpkit /, '')}`;
+    const label = labelOf(r);
     parts.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${escXml(label)}</text>`);
     parts.push(`<rect x="${left}" y="${y + 5}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${rowH - 10}" fill="${color}"/>`);
-    parts.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + 16}">${v.toFixed(2)}${r.better === 'lower' ? ' ↓' : ' ↑'}</text>`);
+    parts.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + 16}">${v < 1 ? v.toFixed(3) : v.toFixed(2)}${r.better === 'lower' ? ' ↓' : ' ↑'}</text>`);
   });
   const one = x(1).toFixed(1);
   parts.push(`<line x1="${one}" y1="${top - 4}" x2="${one}" y2="${top + rows.length * rowH + 4}" stroke="#000" stroke-dasharray="4 3"/>`);
