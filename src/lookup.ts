@@ -13,6 +13,12 @@ export type LookupFunction = (
 
 export type Resolved = (err: Error | null, ip: string) => void;
 
+// dns.lookup as it was when udpkit loaded: while it is still in place, an IP
+// literal needs no call (it would only answer on the next tick); once someone
+// replaces it (tests, mocks, instrumentation), every address goes through it,
+// as in node:dgram.
+const builtinLookup = dns.lookup;
+
 export class Resolver {
   readonly #family: Family;
   readonly #custom: LookupFunction | undefined;
@@ -28,7 +34,7 @@ export class Resolver {
    * lookup: a user's lookup is called for every address, as Node does.
    */
   literal(address: unknown): string | null {
-    if (this.#custom !== undefined || typeof address !== 'string') return null;
+    if (this.#custom !== undefined || typeof address !== 'string' || dns.lookup !== builtinLookup) return null;
     // Most sockets talk to one or a few peers: skip re-parsing the same literal.
     if (address === this.#lastLiteral) return address;
     if (isIP(address) === 0) return null;

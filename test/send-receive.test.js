@@ -300,3 +300,34 @@ test('createSocket(type, callback) listens for messages', async () => {
   assert.deepEqual(got, [['cb-listener', 11]]);
   await closeAll([rx, tx]);
 });
+
+test('a replaced dns.lookup is called even for IP literals, as node:dgram calls it (mocks, instrumentation)', async () => {
+  const dns = require('node:dns');
+  const original = dns.lookup;
+  const outcome = async (impl) => {
+    const seen = [];
+    dns.lookup = (address, family, callback) => {
+      seen.push([address, family]);
+      process.nextTick(callback, new Error('fake DNS'));
+    };
+    try {
+      const s = impl.createSocket('udp4');
+      const errors = [];
+      await withTimeout(new Promise((resolve) => {
+        s.on('error', (err) => {
+          errors.push(err.message);
+          if (errors.length === 2) resolve();
+        });
+        s.send('x', 9, '127.0.0.1');
+        setImmediate(() => s.send('y', 9, '127.0.0.1'));
+      }), 'two bind errors through the replaced lookup', 3000).catch(() => {});
+      s.close();
+      return { seen, errors };
+    } finally {
+      dns.lookup = original;
+    }
+  };
+  const expected = await outcome(require('node:dgram'));
+  assert.deepEqual(expected, { seen: [['0.0.0.0', 4], ['0.0.0.0', 4]], errors: ['fake DNS', 'fake DNS'] });
+  assert.deepEqual(await outcome(dgram), expected);
+});
