@@ -133,6 +133,8 @@ typedef struct udpk_sock {
   bool sent_in_poll; /* a send happened while handling a readable event */
   unsigned spin_misses;
   unsigned spin_skip;
+  struct timespec spin_window; /* start of the current waste-accounting window */
+  long spin_waste_ns;          /* spinning that caught nothing, in that window */
   bool async_live;
   uint32_t dropped;
   napi_async_context actx;
@@ -648,8 +650,9 @@ static int receive_once(udpk_sock *s) {
  * and waking again costs far more than that on many machines. So after a
  * receive that led to a send, poll the socket briefly before returning to
  * the loop (like SO_BUSY_POLL, but for loopback and any device). The spin
- * adapts: each spin that catches nothing halves the next budget's chance,
- * so a socket whose peers answer slowly stops spinning after a few tries. */
+ * adapts: each spin that catches nothing halves the chance of the next, so
+ * a socket whose peers answer slowly stops spinning after a few tries, and
+ * the time lost to misses is capped per socket (SPIN_WASTE_NS). */
 #define SPIN_MAX_NS 100000L
 
 static long spin_budget_ns(void) {
@@ -666,16 +669,27 @@ static long elapsed_ns(const struct timespec *a, const struct timespec *b) {
   return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
 }
 
+/* Spinning that catches nothing is capped: at most SPIN_WASTE_NS of it per
+ * SPIN_WINDOW_NS of wall time and socket (10% of a core), so a server whose
+ * clients are not that quick pays little for it. */
+#define SPIN_WINDOW_NS 100000000L
+#define SPIN_WASTE_NS 10000000L
+
 /* Returns true when the socket became readable within the budget. */
 static bool spin_for_reply(udpk_sock *s) {
   struct timespec t0, t1;
-  long budget = spin_budget_ns();
+  long budget = spin_budget_ns(), spent;
   if (budget == 0) return false;
   if (s->spin_misses > 0) {
     /* After misses, spin only every 2^misses-th time. */
     if ((++s->spin_skip & ((1u << (s->spin_misses < 10 ? s->spin_misses : 10)) - 1u)) != 0) return false;
   }
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (elapsed_ns(&s->spin_window, &t0) > SPIN_WINDOW_NS || elapsed_ns(&s->spin_window, &t0) < 0) {
+    s->spin_window = t0;
+    s->spin_waste_ns = 0;
+  }
+  if (s->spin_waste_ns >= SPIN_WASTE_NS) return false;
   do {
     struct pollfd p = {s->fd, POLLIN, 0};
     if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLERR))) {
@@ -683,7 +697,9 @@ static bool spin_for_reply(udpk_sock *s) {
       return true;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-  } while (elapsed_ns(&t0, &t1) < budget);
+    spent = elapsed_ns(&t0, &t1);
+  } while (spent < budget);
+  s->spin_waste_ns += spent;
   if (s->spin_misses < 16) s->spin_misses++;
   return false;
 }
