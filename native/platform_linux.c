@@ -107,14 +107,6 @@ int udpk_socket(int family) {
   return fd < 0 ? -errno : fd;
 }
 
-int udpk_set_nonblock(int fd) {
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) return -errno;
-  if (flags & O_NONBLOCK) return 0;
-  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
-  return 0;
-}
-
 int udpk_recv_batch(int fd, udpk_msg *msgs, unsigned n, int *deferred) {
   *deferred = 0;
   if (__atomic_load_n(&have_recvmmsg, __ATOMIC_RELAXED)) {

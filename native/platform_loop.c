@@ -1,8 +1,18 @@
-/* Portable batch loops over recvmsg/sendmsg, for platforms (or kernels)
- * without the mmsg syscalls. */
+/* What every POSIX platform file shares: the descriptor flag, and batch
+ * loops over recvmsg/sendmsg for platforms (or kernels) without the mmsg
+ * syscalls. */
 #include "platform_loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
+
+int udpk_set_nonblock(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return -errno;
+  if (flags & O_NONBLOCK) return 0;
+  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
 
 int udpk_recv_loop(int fd, udpk_msg *msgs, unsigned n, int *deferred) {
   unsigned i;

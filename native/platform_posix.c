@@ -15,14 +15,6 @@ udpk_platform_info udpk_platform_get(void) {
   return info;
 }
 
-int udpk_set_nonblock(int fd) {
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) return -errno;
-  if (flags & O_NONBLOCK) return 0;
-  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
-  return 0;
-}
-
 int udpk_socket(int family) {
   int fd = socket(family, SOCK_DGRAM, 0);
   int err;
