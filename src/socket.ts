@@ -194,6 +194,7 @@ export class Socket extends EventEmitter {
   #outAddresses: (string | null)[] = [];
   #outPorts = new Int32Array(64);
   #outCallbacks: (SendCallback | undefined)[] = [];
+  #outSizes: number[] = []; // measured once, at push
   #outLength = 0;
   #outHead = 0;
   #outQueuedBytes = 0;
@@ -651,7 +652,9 @@ export class Socket extends EventEmitter {
     this.#outAddresses[i] = address;
     this.#outPorts[i] = port;
     this.#outCallbacks[i] = cb;
-    this.#outQueuedBytes += payloadSize(payload);
+    const size = payloadSize(payload);
+    this.#outSizes[i] = size;
+    this.#outQueuedBytes += size;
     if (!this.#flushScheduled && !this.#blocked) {
       this.#flushScheduled = true;
       process.nextTick(this.#flushTick);
@@ -705,8 +708,7 @@ export class Socket extends EventEmitter {
 
   /** Reports datagram i's fate: once, on a later tick, the way node:dgram does. */
   #complete(i: number, err: Error | null): void {
-    const payload = this.#outPayloads[i]!;
-    const bytes = payloadSize(payload);
+    const bytes = this.#outSizes[i]!;
     this.#outQueuedBytes -= bytes;
     const cb = this.#outCallbacks[i];
     this.#outPayloads[i] = EMPTY;
@@ -723,6 +725,7 @@ export class Socket extends EventEmitter {
     this.#outPayloads.length = 0;
     this.#outAddresses.length = 0;
     this.#outCallbacks.length = 0;
+    this.#outSizes.length = 0;
     this.#outQueuedBytes = 0;
   }
 
