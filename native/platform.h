@@ -46,13 +46,6 @@ int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n);
  * datagram. 1 when enabled, 0 when the platform cannot. */
 int udpk_enable_drop_counter(int fd);
 
-/* Room for the control data udpk_enable_drop_counter produces. */
-#define UDPK_CTRL_SIZE 64
-
-/* Reads the drop counter from a received message's control data.
- * 1 when found (stored in *out), 0 when absent. */
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out);
-
 /* UDP segmentation offload (quinn-udp's model): several datagrams of one
  * size to one destination leave as a single send, split by the kernel or
  * the device; and, receiving, datagrams of one flow arrive coalesced and are
@@ -65,15 +58,7 @@ int udpk_gso_supported(void);
 /* Turns receive coalescing on for fd. 1 when enabled, 0 when not. */
 int udpk_enable_gro(int fd);
 
-/* Room for a UDP_SEGMENT control message. */
-#define UDPK_GSO_CTRL_SIZE 32
-
-/* Points hdr's control data at ctrl (UDPK_GSO_CTRL_SIZE bytes) holding a
- * UDP_SEGMENT of segment_size. */
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size);
-
-/* The segment size of a coalesced received message, or 0 when it is one
- * datagram. */
-int udpk_read_gro_size(const struct msghdr *hdr);
+/* The control messages these produce and take are read and written in
+ * cmsg.c. */
 
 #endif

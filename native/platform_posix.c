@@ -48,26 +48,9 @@ int udpk_enable_drop_counter(int fd) {
   return 0;
 }
 
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {
-  (void)hdr;
-  (void)out;
-  return 0;
-}
-
 int udpk_gso_supported(void) { return 0; }
 
 int udpk_enable_gro(int fd) {
   (void)fd;
-  return 0;
-}
-
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size) {
-  (void)hdr;
-  (void)ctrl;
-  (void)segment_size;
-}
-
-int udpk_read_gro_size(const struct msghdr *hdr) {
-  (void)hdr;
   return 0;
 }
