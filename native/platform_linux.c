@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -107,6 +109,43 @@ int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n) {
     __atomic_store_n(&have_sendmmsg, 0, __ATOMIC_RELAXED);
   }
   return udpk_send_loop(fd, msgs, n);
+}
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+/* Index of the drop counter in SO_MEMINFO's array (linux/sock_diag.h). */
+#define MEMINFO_DROPS 8
+#define MEMINFO_VARS 9
+
+int udpk_read_drops(int fd, uint32_t *out) {
+  uint32_t mem[MEMINFO_VARS];
+  socklen_t len = sizeof(mem);
+  memset(mem, 0, sizeof(mem));
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 || len < sizeof(mem)) return 0;
+  *out = mem[MEMINFO_DROPS];
+  return 1;
+}
+
+int udpk_timer_create(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int udpk_timer_arm(int fd, long interval_ns) {
+  struct itimerspec t;
+  t.it_interval.tv_sec = interval_ns / 1000000000L;
+  t.it_interval.tv_nsec = interval_ns % 1000000000L;
+  t.it_value = t.it_interval;
+  return timerfd_settime(fd, 0, &t, NULL) == 0 ? 0 : -errno;
+}
+
+void udpk_timer_ack(int fd) {
+  uint64_t expirations;
+  ssize_t r;
+  do
+    r = read(fd, &expirations, sizeof(expirations));
+  while (r < 0 && errno == EINTR);
 }
 
 int udpk_enable_drop_counter(int fd) {

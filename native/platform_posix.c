@@ -48,6 +48,22 @@ int udpk_enable_drop_counter(int fd) {
   return 0;
 }
 
+int udpk_read_drops(int fd, uint32_t *out) {
+  (void)fd;
+  (void)out;
+  return 0;
+}
+
+int udpk_timer_create(void) { return -ENOSYS; }
+
+int udpk_timer_arm(int fd, long interval_ns) {
+  (void)fd;
+  (void)interval_ns;
+  return -ENOSYS;
+}
+
+void udpk_timer_ack(int fd) { (void)fd; }
+
 int udpk_gso_supported(void) { return 0; }
 
 int udpk_enable_gro(int fd) {

@@ -279,12 +279,12 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
   if (s->gso && n > 1) {
     r = send_segmented(s, t, n);
     if (r != SEGMENTED_NOT_USED) {
-      if (r > 0) s->sent_in_poll = true;
+      if (r > 0) s->sent_in_poll = s->sent_lately = true;
       return num(env, r);
     }
   }
   r = udpk_send_batch(s->fd, t->msgs, (unsigned)n);
-  if (r > 0) s->sent_in_poll = true;
+  if (r > 0) s->sent_in_poll = s->sent_lately = true;
   return num(env, r);
 }
 
