@@ -19,6 +19,8 @@ function fmt(x, unit) {
 }
 
 const unitText = (u) => (u === 'datagrams/s' ? '/s' : ` ${u}`);
+/** A value with its unit, or n/a alone. */
+const withUnit = (x, u) => (Number.isFinite(x) ? fmt(x, u) + unitText(u) : 'n/a');
 
 function ratioText(r) {
   if (!Number.isFinite(r.ratio)) return 'n/a';
@@ -92,12 +94,12 @@ function textTable(results) {
     out.push(...wrap(`== ${s.title}`, WIDTH, '   '));
     for (const m of s.metrics) {
       out.push(cut(`${m.title} (${m.unit}, ${m.better} is better)`, WIDTH));
-      const valW = Math.min(11, Math.max(...m.rows.map((r) => len(fmt(r.median, r.unit) + unitText(r.unit)))));
+      const valW = Math.min(11, Math.max(...m.rows.map((r) => len(withUnit(r.median, r.unit)))));
       const rangeW = Math.min(15, Math.max(...m.rows.map((r) => len(range(r)))));
       for (const r of m.rows) {
         const cellsText = [
           '  ' + pad(cut(r.variant, labelW), labelW),
-          lpad(fmt(r.median, r.unit) + unitText(r.unit), valW),
+          lpad(withUnit(r.median, r.unit), valW),
           lpad(range(r), rangeW),
           lpad(ratioText(r), 5),
           pad(bar(r.ratio), BAR_MAX),
@@ -157,9 +159,10 @@ function derivedNotes(results) {
   }
   if (byId('recv-cpu-64', 'kit-nocoal')) {
     notes.push(
-      "Receive coalescing: under load udpkit waits up to UDPKIT_RX_COALESCE_US (default 200 µs) after a wake-up before draining the " +
-        "socket, so one wake-up serves many datagrams; it switches itself off at low rates and for sockets that answer what they " +
-        "receive. 'coalescing off' is the same receiver with UDPKIT_RX_COALESCE_US=0; the one-way latency rows show the price.",
+      'Receive coalescing: under load udpkit drains a receiving socket from a timer every UDPKIT_RX_COALESCE_US (default 500 µs) ' +
+        'instead of waking for every few datagrams, so one wake-up serves many datagrams; it switches itself off at low rates, at ' +
+        "saturation and for sockets that send. 'coalescing off' is the same receiver with UDPKIT_RX_COALESCE_US=0; the one-way " +
+        'latency rows show the price.',
     );
   }
   const la = results.machine.loadAverageAtStart;
@@ -168,6 +171,23 @@ function derivedNotes(results) {
   }
   return notes;
 }
+
+/**
+ * Where the time goes: perf profiles taken by hand (not by this command) on
+ * the development machine, for the figures whose targets are hard to reach.
+ * Redo them when the datapath changes: `perf record -g -p PID` on a receiver
+ * or sender while `udpkit bench --only ...` runs, then `perf report --no-children`.
+ */
+const PROFILES = [
+  '## Where the time goes (perf, 2026-12-02, the development VM)',
+  '',
+  'Taken by hand with `perf record -g` on a receiver or sender under the same load as the rows above; not redone by `udpkit bench`.',
+  '',
+  '- **Receiver at 100k/s of 64 B from ordinary senders**, before receive coalescing: about 45% of the receiver\'s CPU went to going to sleep and waking up (`schedule` from `epoll_pwait`, `finish_task_switch`; a wake-up costs 15–20 µs of CPU on this VM, about 6.7k of them a second), about 25% to `recvmmsg` and copying, `__sock_recv_cmsgs` about 1% (the `SO_RXQ_OVFL` drop counter, now read on demand instead), JavaScript and V8 about 20%. With coalescing (500 µs ticks): wake-ups down to about 2k a second and 25% of a smaller total; the rest is `recvmmsg` (`_copy_to_iter`, `udp_recvmsg`), malloc and typed-array creation.',
+  '- **Sender, fan-out to 64 peers** (the send CPU row): about 85% of the sender\'s CPU is in the kernel: `udp_sendmsg`, route and socket look-ups per destination, skb allocation, and the loopback delivery into each receiver\'s queue (`__udp_enqueue_schedule_skb`, `net_rx_action`), which on loopback runs in the sender\'s own context and is counted there. udpkit\'s userspace share is 0.3–0.5 µs of about 2.5–3 µs a datagram. No datagram of a fan-out can share a GSO send with the next, so the 0.25 target lies below the kernel\'s own cost per `sendmmsg` message on this machine; with real NICs the delivery half moves to the receiving host.',
+  '- **Ping-pong** on a busy shared machine: the CPUs never idle, wake-ups are quick and reply polling has nothing to win (polling on and off within noise of each other and of node:dgram). On an idle machine waking a sleeping process dominates (the quiet full run of 2026-11-27 on this VM: node:dgram 183 µs p50, udpkit with polling 31 µs); the event-loop delay and CPU rows show what polling costs.',
+  '',
+];
 
 function markdown(results) {
   const m = results.machine;
@@ -208,7 +228,7 @@ function markdown(results) {
       for (const r of mt.rows) {
         const vs = !r.baseline && r.vs !== mt.rows[0].variant ? ` (vs ${r.vs})` : '';
         lines.push(
-          `| ${esc(mt.title)} | ${esc(r.variant)} | ${fmt(r.median, r.unit)}${esc(unitText(r.unit))} | ${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)} | ` +
+          `| ${esc(mt.title)} | ${esc(r.variant)} | ${esc(withUnit(r.median, r.unit))} | ${r.samples.length > 1 ? `${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)}` : ''} | ` +
             `${ratioText(r)}${r.unit === 'MiB' && !r.baseline && Number.isFinite(r.delta) ? ` (${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} MiB)` : ''}${esc(vs)} | ` +
             `${esc(r.target)} | ${r.pass === null ? '' : r.pass ? '✅ pass' : '❌ miss'} | ${r.aheadOfBun === null ? '' : r.aheadOfBun ? 'ahead' : 'behind'} |`,
         );
@@ -231,6 +251,7 @@ function markdown(results) {
     '- **RSS**: the receiver samples its resident set size every 50 ms during the flood window; the row is the maximum.',
     '',
   );
+  lines.push(...PROFILES);
   if (results.notes.length) {
     lines.push('## Notes', '');
     results.notes.forEach((n, i) => lines.push(`${i + 1}. ${n}`));
