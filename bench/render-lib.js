@@ -19,6 +19,9 @@ function fmt(x, unit) {
 }
 
 const unitText = (u) => (u === 'datagrams/s' ? '/s' : ` ${u}`);
+/** Whether a row's baseline is another than its figure's first row (node:dgram), so it must be named. */
+const namesBaseline = (r) => !r.baseline && (r.vsFirst === false || (r.vsFirst === undefined && /×/.test(r.vs)));
+
 /** A value with its unit, or n/a alone. */
 const withUnit = (x, u) => (Number.isFinite(x) ? fmt(x, u) + unitText(u) : 'n/a');
 
@@ -80,7 +83,7 @@ function textTable(results) {
   const out = [];
   const rows = results.rows;
   const labelW = Math.min(26, Math.max(...rows.map((r) => len(r.variant))));
-  const range = (r) => (r.samples.length > 1 ? `${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)}` : '');
+  const range = (r) => (r.samples.length > 1 && Number.isFinite(r.min) ? `${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)}` : '');
   out.push(
     ...wrap(
       `udpkit bench, ${results.mode} run (${results.durationS.toFixed(0)} s, ${results.settings.reps} repetition${results.settings.reps > 1 ? 's' : ''}; ` +
@@ -126,6 +129,31 @@ function textTable(results) {
     out.push(...wrap(`[${i + 1}] ${n}`, WIDTH, '    '));
   });
   return out.join('\n');
+}
+
+/**
+ * One note per failure, however many repetitions it happened in:
+ * "<what>, rep N: <why>" notes of the same what and why become one
+ * "<what>: <why> (in N of M repetitions)".
+ */
+function mergeNotes(notes, reps) {
+  const out = [];
+  const seen = new Map();
+  for (const n of notes) {
+    const m = /^(.*), rep \d+: (.*)$/.exec(n);
+    if (!m) {
+      out.push(n);
+      continue;
+    }
+    const key = `${m[1]}: ${m[2]}`;
+    if (seen.has(key)) seen.get(key).count++;
+    else {
+      const entry = { key, count: 1 };
+      seen.set(key, entry);
+      out.push(entry);
+    }
+  }
+  return out.map((e) => (typeof e === 'string' ? e : `${e.key} (in ${e.count} of ${reps} repetition${reps > 1 ? 's' : ''})`));
 }
 
 /** Notes the figures themselves call for. */
@@ -226,9 +254,9 @@ function markdown(results) {
     lines.push('| figure | variant | median | min–max | ratio | target | | vs Bun |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const mt of sec.metrics) {
       for (const r of mt.rows) {
-        const vs = !r.baseline && r.vs !== mt.rows[0].variant ? ` (vs ${r.vs})` : '';
+        const vs = namesBaseline(r) ? ` (vs ${r.vs})` : '';
         lines.push(
-          `| ${esc(mt.title)} | ${esc(r.variant)} | ${esc(withUnit(r.median, r.unit))} | ${r.samples.length > 1 ? `${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)}` : ''} | ` +
+          `| ${esc(mt.title)} | ${esc(r.variant)} | ${esc(withUnit(r.median, r.unit))} | ${r.samples.length > 1 && Number.isFinite(r.min) ? `${fmt(r.min, r.unit)}–${fmt(r.max, r.unit)}` : ''} | ` +
             `${ratioText(r)}${r.unit === 'MiB' && !r.baseline && Number.isFinite(r.delta) ? ` (${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} MiB)` : ''}${esc(vs)} | ` +
             `${esc(r.target)} | ${r.pass === null ? '' : r.pass ? '✅ pass' : '❌ miss'} | ${r.aheadOfBun === null ? '' : r.aheadOfBun ? 'ahead' : 'behind'} |`,
         );
@@ -308,10 +336,10 @@ function readmeTable(results) {
     if (!README_METRICS.has(r.metric) || r.baseline || r.impl !== 'udpkit') continue;
     const bunRow = results.rows.find((b) => b.metric === r.metric && b.impl === 'bun');
     const ratio = r.unit === 'MiB' ? `${ratioText(r)} (${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(1)} MiB)` : ratioText(r);
-    const vs = r.vs !== 'node:dgram' && !r.vs.startsWith("node:dgram '") ? ` (vs ${r.vs})` : '';
+    const vs = namesBaseline(r) ? ` (vs ${r.vs})` : '';
     lines.push(`| ${r.title} | ${r.variant} | ${ratio}${vs} | ${bunRow ? ratioText(bunRow) : ''} | ${r.target} | ${r.pass === null ? '' : r.pass ? 'pass' : 'not met'} |`);
   }
   return lines.join('\n');
 }
 
-module.exports = { textTable, markdown, svg, readmeTable, derivedNotes, bar, WIDTH };
+module.exports = { mergeNotes, textTable, markdown, svg, readmeTable, derivedNotes, bar, WIDTH };

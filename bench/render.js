@@ -10,6 +10,8 @@ const render = require('./render-lib.js');
 
 const file = process.argv[2] || path.join(__dirname, 'results', 'latest.json');
 const results = JSON.parse(fs.readFileSync(file, 'utf8'));
+results.notes = render.mergeNotes(results.notes, results.settings.reps);
+fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 const docs = path.join(__dirname, '..', 'docs');
 fs.writeFileSync(path.join(docs, 'benchmarks.md'), render.markdown(results));
 fs.writeFileSync(path.join(docs, 'bench-ratios.svg'), render.svg(results));

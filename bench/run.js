@@ -52,9 +52,11 @@ function findBun() {
 
 /**
  * native/tools/loadgen.c, compiled with the machine's cc (CC overrides) into
- * build/; null (and the Node generator instead) when there is no compiler.
+ * build/; null (and the Node generator instead) when there is no compiler,
+ * or when UDPKIT_BENCH_LOADGEN=0 asks for the Node one.
  */
 function buildLoadgen() {
+  if (process.env.UDPKIT_BENCH_LOADGEN === '0') return { bin: null, why: 'UDPKIT_BENCH_LOADGEN=0' };
   const out = path.join(ROOT, 'build', 'bench-loadgen');
   try {
     if (fs.statSync(out).mtimeMs >= fs.statSync(LOADGEN_SRC).mtimeMs) return { bin: out };
@@ -599,6 +601,7 @@ async function run(options = {}) {
           impl: v.runtime === 'bun' ? 'bun' : v.impl,
           baseline: isBase,
           vs: base.label,
+          vsFirst: base === sc.variants[0],
           samples: xs,
           median: value,
           min: finite.length ? Math.min(...finite) : NaN,
@@ -627,7 +630,7 @@ async function run(options = {}) {
     },
     machine: { ...machineFacts(env), loadAverageAtStart: +load0.toFixed(2) },
     durationS: (Date.now() - started) / 1000,
-    notes,
+    notes: render.mergeNotes(notes, mode.reps),
     rows,
     raw,
   };
