@@ -454,8 +454,8 @@ function scenarios(env) {
       { ...KIT, id: 'kit-1', label: 'udpkit ×1', vs: 'node-1' },
       { ...NODE, id: 'node-c2', procs: 2, label: 'node:dgram cluster ×2', vs: 'node-1' },
       { ...KIT, id: 'kit-c2', procs: 2, label: 'udpkit cluster ×2', vs: 'node-c2' },
-      { ...KIT, id: 'kit-rp2', procs: 2, reusePort: true, label: 'udpkit reusePort ×2', vs: 'node-c2' },
       ...nodeReusePort,
+      { ...KIT, id: 'kit-rp2', procs: 2, reusePort: true, label: 'udpkit reusePort ×2', vs: env.nodeReusePort ? 'node-rp2' : 'node-c2' },
     ],
     run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: 0 }),
     metrics: [
