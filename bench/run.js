@@ -265,6 +265,8 @@ async function runPing(env, mode, v) {
 // its baseline (`vs`, else the scenario's first variant, node:dgram).
 
 const target = (kind, value) => ({ kind, value });
+/** A figure a scenario yields: `pick` takes it from one run's raw result; `targets` by variant id. */
+const metric = (id, title, unit, better, pick, targets = {}) => ({ id, title, unit, better, pick, targets });
 const NODE = { id: 'node', impl: 'node', label: 'node:dgram' };
 const BUN = { id: 'bun', impl: 'node', runtime: 'bun', label: 'Bun node:dgram' };
 const KIT = { id: 'udpkit', impl: 'udpkit', label: 'udpkit' };
@@ -290,16 +292,9 @@ function scenarios(env) {
     variants: recvVariants,
     run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: OFFERED_RATE }),
     metrics: [
-      {
-        id: 'recv-cpu-64',
-        title: `receiver CPU per 64 B datagram at ${rateK}`,
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: { 'kit-msg': target('ratio<=', 0.4), 'kit-batch': target('ratio<=', 0.4) },
-      },
-      { id: 'lat-p50', title: `one-way latency p50 at ${rateK}`, unit: 'µs', better: 'lower', pick: (r) => r.latP50, targets: {} },
-      { id: 'lat-p99', title: `one-way latency p99 at ${rateK}`, unit: 'µs', better: 'lower', pick: (r) => r.latP99, targets: {} },
+      metric('recv-cpu-64', `receiver CPU per 64 B datagram at ${rateK}`, 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-msg': target('ratio<=', 0.4), 'kit-batch': target('ratio<=', 0.4) }),
+      metric('lat-p50', `one-way latency p50 at ${rateK}`, 'µs', 'lower', (r) => r.latP50),
+      metric('lat-p99', `one-way latency p99 at ${rateK}`, 'µs', 'lower', (r) => r.latP99),
     ],
   });
   list.push({
@@ -309,14 +304,7 @@ function scenarios(env) {
     variants: [recvVariants[0], recvVariants[1], ...bun({ api: 'message', label: "Bun node:dgram 'message'" })],
     run: (mode, v) => runRecv(env, mode, v, { sizes: MIXED, rate: OFFERED_RATE }),
     metrics: [
-      {
-        id: 'recv-cpu-mixed',
-        title: `receiver CPU per datagram, mixed sizes 64–1400 B, at ${rateK}`,
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: {},
-      },
+      metric('recv-cpu-mixed', `receiver CPU per datagram, mixed sizes 64–1400 B, at ${rateK}`, 'ns', 'lower', (r) => r.cpuPerDgramNs),
     ],
   });
   list.push({
@@ -326,23 +314,9 @@ function scenarios(env) {
     variants: [recvVariants[0], recvVariants[1], recvVariants[2], ...bun({ api: 'message', label: "Bun node:dgram 'message'" })],
     run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: 0 }),
     metrics: [
-      { id: 'recv-flood-rate', title: 'receive 64 B, senders flat out', unit: 'datagrams/s', better: 'higher', pick: (r) => r.rate, targets: {} },
-      {
-        id: 'recv-cap-64',
-        title: 'receive 64 B capacity (datagrams per receiver CPU-second)',
-        unit: 'datagrams/s',
-        better: 'higher',
-        pick: (r) => r.capacity,
-        targets: {},
-      },
-      {
-        id: 'recv-rss-64',
-        title: 'receiver max RSS under a 64 B flood',
-        unit: 'MiB',
-        better: 'lower',
-        pick: (r) => r.maxRssMiB,
-        targets: { 'kit-msg': target('delta<=', 16), 'kit-batch': target('delta<=', 16) },
-      },
+      metric('recv-flood-rate', 'receive 64 B, senders flat out', 'datagrams/s', 'higher', (r) => r.rate),
+      metric('recv-cap-64', 'receive 64 B capacity (datagrams per receiver CPU-second)', 'datagrams/s', 'higher', (r) => r.capacity),
+      metric('recv-rss-64', 'receiver max RSS under a 64 B flood', 'MiB', 'lower', (r) => r.maxRssMiB, { 'kit-msg': target('delta<=', 16), 'kit-batch': target('delta<=', 16) }),
     ],
   });
   list.push({
@@ -352,14 +326,7 @@ function scenarios(env) {
     variants: [recvVariants[0], recvVariants[1]],
     run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: OFFERED_RATE, kind: 'gso' }),
     metrics: [
-      {
-        id: 'recv-cpu-gso',
-        title: `receiver CPU per 64 B datagram at ${rateK}, GSO sender`,
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: {},
-      },
+      metric('recv-cpu-gso', `receiver CPU per 64 B datagram at ${rateK}, GSO sender`, 'ns', 'lower', (r) => r.cpuPerDgramNs),
     ],
   });
   list.push({
@@ -372,7 +339,7 @@ function scenarios(env) {
     ],
     run: (mode, v) => runSend(env, mode, v, { sizes: [64], dests: 1 }),
     metrics: [
-      { id: 'send-cpu-gso', title: 'sender CPU per 64 B datagram, one peer (GSO)', unit: 'ns', better: 'lower', pick: (r) => r.cpuPerDgramNs, targets: {} },
+      metric('send-cpu-gso', 'sender CPU per 64 B datagram, one peer (GSO)', 'ns', 'lower', (r) => r.cpuPerDgramNs),
     ],
   });
   const sendVariants = [
@@ -388,14 +355,7 @@ function scenarios(env) {
     variants: sendVariants,
     run: (mode, v) => runSend(env, mode, v, { sizes: [64], dests: FANOUT }),
     metrics: [
-      {
-        id: 'send-cpu-fanout',
-        title: `sender CPU per 64 B datagram, fan-out to ${FANOUT} peers`,
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: { 'kit-send': target('ratio<=', 0.25), 'kit-many': target('ratio<=', 0.25) },
-      },
+      metric('send-cpu-fanout', `sender CPU per 64 B datagram, fan-out to ${FANOUT} peers`, 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-send': target('ratio<=', 0.25), 'kit-many': target('ratio<=', 0.25) }),
     ],
   });
   list.push({
@@ -405,14 +365,7 @@ function scenarios(env) {
     variants: sendVariants,
     run: (mode, v) => runSend(env, mode, v, { sizes: MIXED, dests: 1 }),
     metrics: [
-      {
-        id: 'send-cpu-mixed',
-        title: 'sender CPU per datagram, mixed sizes 64–1400 B, one peer',
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: { 'kit-send': target('ratio<=', 0.5), 'kit-many': target('ratio<=', 0.5) },
-      },
+      metric('send-cpu-mixed', 'sender CPU per datagram, mixed sizes 64–1400 B, one peer', 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-send': target('ratio<=', 0.5), 'kit-many': target('ratio<=', 0.5) }),
     ],
   });
   list.push({
@@ -427,19 +380,12 @@ function scenarios(env) {
     ],
     run: (mode, v) => runPing(env, mode, v),
     metrics: [
-      {
-        id: 'pp-p50',
-        title: 'round trip p50',
-        unit: 'µs',
-        better: 'lower',
-        pick: (r) => r.p50,
-        targets: { 'kit-poll': target('ratio<=', 0.25), 'kit-nopoll': target('ratio<=', 0.68) },
-      },
-      { id: 'pp-p99', title: 'round trip p99', unit: 'µs', better: 'lower', pick: (r) => r.p99, targets: {} },
-      { id: 'pp-cpu-client', title: 'client CPU per round trip', unit: 'µs', better: 'lower', pick: (r) => r.clientCpuUs, targets: {} },
-      { id: 'pp-cpu-server', title: 'echo server CPU per round trip', unit: 'µs', better: 'lower', pick: (r) => r.serverCpuUs, targets: {} },
-      { id: 'pp-loop-client', title: "client's event-loop delay p99 (timers)", unit: 'ms', better: 'lower', pick: (r) => r.clientLoopP99 / 1000, targets: {} },
-      { id: 'pp-loop-server', title: "echo server's event-loop delay p99 (timers)", unit: 'ms', better: 'lower', pick: (r) => r.serverLoopP99 / 1000, targets: {} },
+      metric('pp-p50', 'round trip p50', 'µs', 'lower', (r) => r.p50, { 'kit-poll': target('ratio<=', 0.25), 'kit-nopoll': target('ratio<=', 0.68) }),
+      metric('pp-p99', 'round trip p99', 'µs', 'lower', (r) => r.p99),
+      metric('pp-cpu-client', 'client CPU per round trip', 'µs', 'lower', (r) => r.clientCpuUs),
+      metric('pp-cpu-server', 'echo server CPU per round trip', 'µs', 'lower', (r) => r.serverCpuUs),
+      metric('pp-loop-client', "client's event-loop delay p99 (timers)", 'ms', 'lower', (r) => r.clientLoopP99 / 1000),
+      metric('pp-loop-server', "echo server's event-loop delay p99 (timers)", 'ms', 'lower', (r) => r.serverLoopP99 / 1000),
     ],
   });
   const nodeReusePort = env.nodeReusePort
@@ -459,8 +405,8 @@ function scenarios(env) {
     ],
     run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: 0 }),
     metrics: [
-      { id: 'scale-rate', title: 'datagrams received per second', unit: 'datagrams/s', better: 'higher', pick: (r) => r.rate, targets: {} },
-      { id: 'scale-cap', title: 'datagrams per receiver CPU-second (all processes)', unit: 'datagrams/s', better: 'higher', pick: (r) => r.capacity, targets: {} },
+      metric('scale-rate', 'datagrams received per second', 'datagrams/s', 'higher', (r) => r.rate),
+      metric('scale-cap', 'datagrams per receiver CPU-second (all processes)', 'datagrams/s', 'higher', (r) => r.capacity),
     ],
   });
   return list;
