@@ -17,6 +17,15 @@
  *    lever there), so a client or an echo server is never coalesced;
  *  - when a tick could not empty the queue (saturation: readable events come
  *    back to back then, there is no sleep to save);
+ *  - when a tick finds the receive buffer more than half full, or the first
+ *    tick (after W/FIRST_TICK_DIVISOR) finds it filling that fast: waiting
+ *    a window would make the kernel drop datagrams that waking per readable
+ *    event would have saved. After that the next start needs twice as many
+ *    close wake-ups (up to MAX_WAKES_TO_START), so a buffer too small for
+ *    the window mostly keeps the socket on readable events. (A burst that
+ *    fills the buffer within W/FIRST_TICK_DIVISOR of a start can still
+ *    overflow it: with the default window that takes over a million
+ *    datagrams a second into the default buffer.);
  *  - when receiving stops or the socket closes.
  * Without a timer the loop can poll (platform.h: udpk_timer_create), or with
  * UDPKIT_RX_COALESCE_US=0, it never starts.
@@ -36,6 +45,10 @@
 /* Consecutive close wake-ups before coalescing starts: a short burst at a
  * low rate is not load. */
 #define CLOSE_WAKES_TO_START 4u
+#define MAX_WAKES_TO_START 4096u
+/* The first tick comes after W/FIRST_TICK_DIVISOR: a look at how fast the
+ * buffer fills before a whole window is risked on it. */
+#define FIRST_TICK_DIVISOR 8u
 #define MIN_PER_TICK 2u
 /* Consecutive ticks that found fewer than MIN_PER_TICK before it stops:
  * senders are bursty, one quiet tick is not a lower rate. */
@@ -64,7 +77,7 @@ void coalesce_pause(udpk_sock *s) {
   s->ticking = false;
   s->close_wakes = 0;
   if (s->tick_state == POLL_OPEN) {
-    udpk_timer_arm(s->tick_fd, 0);
+    udpk_timer_arm(s->tick_fd, 0, 0);
     uv_poll_stop(&s->tick);
   }
 }
@@ -83,8 +96,9 @@ static void coalesce_stop(udpk_sock *s) {
 
 static void on_tick(uv_poll_t *h, int status, int events) {
   udpk_sock *s = (udpk_sock *)h->data;
+  uint32_t used = 0, size = 0;
+  bool empty, pressed;
   unsigned n;
-  bool empty;
   (void)events;
   if (s->closed) return;
   udpk_timer_ack(s->tick_fd);
@@ -92,10 +106,19 @@ static void on_tick(uv_poll_t *h, int status, int events) {
     coalesce_stop(s);
     return;
   }
+  /* Projected to a whole window on the first tick. */
+  pressed = udpk_read_rcvq(s->fd, &used, &size) == 1 &&
+            (uint64_t)used * (s->first_tick ? FIRST_TICK_DIVISOR : 1u) > size / 2;
+  s->first_tick = false;
   n = receive_drain(s, false, &empty);
   if (s->closed) return;
   s->poor_ticks = n < MIN_PER_TICK ? s->poor_ticks + 1 : 0;
-  if (s->poor_ticks >= POOR_TICKS_TO_STOP || !empty || s->sent_lately) coalesce_stop(s);
+  if (pressed) {
+    if (s->wakes_to_start < MAX_WAKES_TO_START) s->wakes_to_start *= 2;
+    coalesce_stop(s);
+  } else if (s->poor_ticks >= POOR_TICKS_TO_STOP || !empty || s->sent_lately) {
+    coalesce_stop(s);
+  }
 }
 
 static void on_tick_closed(uv_handle_t *h) {
@@ -129,11 +152,12 @@ static bool tick_open(udpk_sock *s) {
 static void coalesce_start(udpk_sock *s) {
   if (!tick_open(s)) return;
   if (uv_poll_start(&s->tick, UV_READABLE, on_tick) < 0) return;
-  if (udpk_timer_arm(s->tick_fd, window_ns()) < 0) {
+  if (udpk_timer_arm(s->tick_fd, window_ns() / FIRST_TICK_DIVISOR, window_ns()) < 0) {
     uv_poll_stop(&s->tick);
     return;
   }
   s->ticking = true;
+  s->first_tick = true;
   s->sent_lately = false;
   s->poor_ticks = 0;
   /* Stops the readable watch; should that fail, watch it again. */
@@ -152,7 +176,8 @@ void coalesce_after_wake(udpk_sock *s, bool empty) {
   else
     s->close_wakes = 0;
   s->last_wake_ns = now;
-  if (s->close_wakes >= CLOSE_WAKES_TO_START) coalesce_start(s);
+  if (s->wakes_to_start < CLOSE_WAKES_TO_START) s->wakes_to_start = CLOSE_WAKES_TO_START;
+  if (s->close_wakes >= s->wakes_to_start) coalesce_start(s);
 }
 
 void coalesce_close(udpk_sock *s) {

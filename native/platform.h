@@ -52,13 +52,18 @@ int udpk_enable_drop_counter(int fd);
  * when the platform cannot. */
 int udpk_read_drops(int fd, uint32_t *out);
 
+/* How full the receive queue is: bytes queued and the buffer's size (as the
+ * kernel accounts them, SO_MEMINFO on Linux). 1 when read, 0 when the
+ * platform cannot. */
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size);
+
 /* A periodic timer the loop can poll like a socket (Linux: timerfd), for
  * receive coalescing. A non-blocking descriptor, or -errno (-ENOSYS where
  * there is none: coalescing then stays off). */
 int udpk_timer_create(void);
 
-/* Fires every interval_ns from now on; 0 disarms. 0 or -errno. */
-int udpk_timer_arm(int fd, long interval_ns);
+/* Fires first_ns from now, then every interval_ns; 0 disarms. 0 or -errno. */
+int udpk_timer_arm(int fd, long first_ns, long interval_ns);
 
 /* Consumes the expirations so far, so a level-triggered poll quiets. */
 void udpk_timer_ack(int fd);

@@ -54,10 +54,18 @@ int udpk_read_drops(int fd, uint32_t *out) {
   return 0;
 }
 
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  (void)fd;
+  (void)used;
+  (void)size;
+  return 0;
+}
+
 int udpk_timer_create(void) { return -ENOSYS; }
 
-int udpk_timer_arm(int fd, long interval_ns) {
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
   (void)fd;
+  (void)first_ns;
   (void)interval_ns;
   return -ENOSYS;
 }

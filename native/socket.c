@@ -90,7 +90,11 @@ int update_poll(udpk_sock *s) {
   /* While coalescing, the tick handle drains the socket instead. */
   if (s->receiving && !s->ticking) ev |= UV_READABLE;
   if (s->want_writable && !s->writable_latched) ev |= UV_WRITABLE;
-  if (ev == s->poll_events) return 0;
+  if (ev == s->poll_events) {
+    /* Ticking may have stopped with nothing else to watch. */
+    set_strong(s, ev != 0 || s->ticking);
+    return 0;
+  }
   if (ev != 0) {
     if (s->poll_state == POLL_NONE) {
       err = uv_poll_init_socket(s->penv->loop, &s->poll, s->fd);

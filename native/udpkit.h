@@ -116,8 +116,10 @@ typedef struct udpk_sock {
   int tick_state; /* POLL_* of the tick handle */
   int tick_fd;
   bool ticking;
+  bool first_tick;       /* the next tick is the early look after a start */
   bool tick_unavailable; /* no timer on this platform: never coalesce */
   unsigned close_wakes;  /* consecutive wake-ups closer together than the window */
+  unsigned wakes_to_start; /* close wake-ups needed to start; doubles after buffer pressure */
   unsigned poor_ticks;   /* consecutive ticks that found (almost) nothing */
   uint64_t last_wake_ns;
   unsigned spin_misses;

@@ -104,6 +104,38 @@ test('a receiver under load coalesces: every datagram arrives intact and in orde
   assert.equal(timerfds(), before, 'the timer closed with the socket');
 });
 
+// The native socket is held strongly only while something polls for it:
+// stopping a coalescing socket must let a forgotten one be collected (and
+// its descriptor and timer closed by the finalizer).
+test('a coalescing socket, stopped and forgotten, is collected and its timer closed', {
+  skip: (child !== 'on' || typeof globalThis.gc !== 'function') && 'runs in a child with UDPKIT_RX_COALESCE_US=10000 and --expose-gc',
+}, async () => {
+  const { nativeDatapath } = require('../dist/datapath/native.js');
+  const before = timerfds();
+  const tx = await bind(nodeDgram);
+  let collected = false;
+  const registry = new FinalizationRegistry(() => (collected = true));
+  let count = 0;
+  await (async () => {
+    const s = nativeDatapath.createSocket(4);
+    assert.equal(s.bind(LO, 0, 0), 0);
+    assert.equal(s.setOption(5, 1 << 20), 0); // SO_RCVBUF: room for a 10 ms window of this load
+    assert.equal(s.startReceiving({ onBatch: (n) => (count += n), onRecvError() {}, onWritable() {} }), 0);
+    registry.register(s, 'socket');
+    const port = s.localAddress().port;
+    await load(tx, port, 0, 300, 8, () => count);
+    assert.equal(timerfds(), before + 1, 'it coalesced');
+    s.stopReceiving();
+  })();
+  for (let i = 0; i < 50 && !collected; i++) {
+    globalThis.gc();
+    await immediate();
+  }
+  assert.ok(collected, 'the stopped socket was collected');
+  assert.equal(timerfds(), before, 'its timer closed');
+  await closeAll([tx]);
+});
+
 test('a socket that answers what it receives is never coalesced', {
   skip: child !== 'on' && 'runs in a child with UDPKIT_RX_COALESCE_US=10000',
 }, async () => {
@@ -132,7 +164,7 @@ for (const [mode, us] of [['on', '10000'], ['off', '0']]) {
   test(`child run with UDPKIT_RX_COALESCE_US=${us}`, { skip: (child || !linux) && 'child run, or not Linux (no timerfd)' }, () => {
     const env = { ...process.env, UDPKIT_RX_COALESCE_US: us, UDPKIT_COALESCE_CHILD: mode };
     delete env.NODE_TEST_CONTEXT; // a plain run of its own, with its own report
-    const res = spawnSync(process.execPath, ['--test', '--test-reporter=tap', __filename], { env, encoding: 'utf8', timeout: 120_000 });
+    const res = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-reporter=tap', __filename], { env, encoding: 'utf8', timeout: 120_000 });
     assert.equal(res.status, 0, res.stdout + res.stderr);
     assert.doesNotMatch(res.stdout, /^# pass 0$/m);
     assert.match(res.stdout, /^# fail 0$/m);
