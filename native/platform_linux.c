@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,31 +64,6 @@ int udpk_enable_gro(int fd) {
   return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 }
 
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size) {
-  struct cmsghdr *c;
-  memset(ctrl, 0, UDPK_GSO_CTRL_SIZE);
-  hdr->msg_control = ctrl;
-  hdr->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-  c = CMSG_FIRSTHDR(hdr);
-  c->cmsg_level = SOL_UDP;
-  c->cmsg_type = UDP_SEGMENT;
-  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  memcpy(CMSG_DATA(c), &segment_size, sizeof(segment_size));
-}
-
-int udpk_read_gro_size(const struct msghdr *hdr) {
-  struct cmsghdr *c;
-  if (hdr->msg_control == NULL || hdr->msg_controllen == 0) return 0;
-  for (c = CMSG_FIRSTHDR((struct msghdr *)hdr); c != NULL; c = CMSG_NXTHDR((struct msghdr *)hdr, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int size;
-      memcpy(&size, CMSG_DATA(c), sizeof(size));
-      return size > 0 ? size : 0;
-    }
-  }
-  return 0;
-}
-
 void udpk_platform_init(void) { pthread_once(&probe_once, probe); }
 
 udpk_platform_info udpk_platform_get(void) {
@@ -134,6 +111,58 @@ int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n) {
   return udpk_send_loop(fd, msgs, n);
 }
 
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+/* Indexes into SO_MEMINFO's array (linux/sock_diag.h). */
+#define MEMINFO_RMEM_ALLOC 0
+#define MEMINFO_RCVBUF 1
+#define MEMINFO_DROPS 8
+#define MEMINFO_VARS 9
+
+static int read_meminfo(int fd, uint32_t mem[MEMINFO_VARS]) {
+  socklen_t len = MEMINFO_VARS * sizeof(uint32_t);
+  memset(mem, 0, len);
+  return getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len >= MEMINFO_VARS * sizeof(uint32_t);
+}
+
+int udpk_read_drops(int fd, uint32_t *out) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *out = mem[MEMINFO_DROPS];
+  return 1;
+}
+
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *used = mem[MEMINFO_RMEM_ALLOC];
+  *size = mem[MEMINFO_RCVBUF];
+  return 1;
+}
+
+int udpk_timer_create(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
+  struct itimerspec t;
+  t.it_interval.tv_sec = interval_ns / 1000000000L;
+  t.it_interval.tv_nsec = interval_ns % 1000000000L;
+  t.it_value.tv_sec = first_ns / 1000000000L;
+  t.it_value.tv_nsec = first_ns % 1000000000L;
+  return timerfd_settime(fd, 0, &t, NULL) == 0 ? 0 : -errno;
+}
+
+void udpk_timer_ack(int fd) {
+  uint64_t expirations;
+  ssize_t r;
+  do
+    r = read(fd, &expirations, sizeof(expirations));
+  while (r < 0 && errno == EINTR);
+}
+
 int udpk_enable_drop_counter(int fd) {
 #ifdef SO_RXQ_OVFL
   int on = 1;
@@ -142,22 +171,4 @@ int udpk_enable_drop_counter(int fd) {
   (void)fd;
   return 0;
 #endif
-}
-
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {
-#ifdef SO_RXQ_OVFL
-  struct cmsghdr *c;
-  if (hdr->msg_control == NULL || hdr->msg_controllen == 0) return 0;
-  for (c = CMSG_FIRSTHDR((struct msghdr *)hdr); c != NULL; c = CMSG_NXTHDR((struct msghdr *)hdr, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-        c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-      memcpy(out, CMSG_DATA(c), sizeof(uint32_t));
-      return 1;
-    }
-  }
-#else
-  (void)hdr;
-  (void)out;
-#endif
-  return 0;
 }
