@@ -21,6 +21,12 @@ typedef struct udpk_platform_info {
   int recvmmsg;  /* 1 when the batched syscalls are really there */
   int sendmmsg;
   int rxq_ovfl;  /* 1 when the platform has a kernel drop counter at all */
+  int gro;       /* receive coalescing (UDP_GRO) */
+  int pktinfo;   /* destination address and interface of received datagrams; source on send */
+  int ecn;       /* TOS / traffic class of received datagrams; per-datagram TOS on send */
+  int timestamps;
+  int recverr;   /* the error queue (IP_RECVERR) */
+  int dontfrag;  /* IP_MTU_DISCOVER and IP_MTU */
 } udpk_platform_info;
 
 /* Probes once per process; safe to call from several threads (workers). */

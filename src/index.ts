@@ -6,3 +6,5 @@ export type {
   SocketType, SocketOptions, BindOptions, RemoteInfo, AddressInfo, Datagram, OutgoingDatagram, SendCallback,
 } from './socket';
 export type { LookupFunction } from './lookup';
+export type { IcmpEvent, PacketInfo, DatagramOptions, ReceiveFeatureOptions } from './features';
+export type { Capabilities } from './capabilities';

@@ -10,6 +10,15 @@ export interface PlatformInfo {
   dropCounter: boolean;
   /** UDP GSO for same-size runs on send, with GRO splitting on receive (off with UDPKIT_OFFLOAD=0). */
   segmentationOffload: boolean;
+  // What capabilities() reports (probed once per process):
+  gso: boolean;
+  gro: boolean;
+  packetInfo: boolean;
+  ecn: boolean;
+  timestamps: boolean;
+  recvErrors: boolean;
+  dontFragment: boolean;
+  mmsg: boolean;
 }
 
 interface NativeBinding {
