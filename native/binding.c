@@ -210,6 +210,7 @@ NAPI_MODULE_INIT() {
       METHOD("getPathMTU", m_get_path_mtu),
       METHOD("setRecvFeatures", m_set_recv_features),
       METHOD("send", m_send),
+      METHOD("segmentedSends", m_segmented_sends),
       METHOD("waitWritable", m_wait_writable),
       METHOD("droppedCount", m_dropped),
       METHOD("startReceiving", m_start),

@@ -251,7 +251,12 @@ static int send_with_options(udpk_sock *s, tx_scratch *t, size_t n) {
       }
       return i == 0 ? r : (int)i;
     }
-    if ((size_t)r < j - i) return (int)(i + (size_t)r);
+    {
+      size_t k, want = j - i;
+      for (k = i; k < i + (size_t)r; k++)
+        if (t->split[k] & SPLIT_GSO) s->gso_sends++;
+      if ((size_t)r < want) return (int)(i + (size_t)r);
+    }
     i = j;
   }
   return (int)n;
@@ -553,4 +558,13 @@ napi_value m_send(napi_env env, napi_callback_info info) {
   else
     e->tx_busy = false;
   return result;
+}
+
+/* segmentedSends(): how many segmentSize datagrams left as one UDP GSO send
+ * (diagnostics; the tests tell GSO from the software split with it). */
+napi_value m_segmented_sends(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  return num(env, s->gso_sends);
 }

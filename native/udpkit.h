@@ -69,7 +69,7 @@ typedef struct tx_scratch {
    * use: */
   napi_value *src_vals;
   unsigned char *ctrl;
-  uint16_t *split; /* segment size to split at in software, or 0 */
+  uint32_t *split; /* segment size, see SPLIT_GSO in send.c; 0: none */
 } tx_scratch;
 
 /* Per Node environment (main thread or worker). */
@@ -138,6 +138,7 @@ typedef struct udpk_sock {
   int32_t *info;
   unsigned recv_features; /* UDPK_RECV_* that are on */
   int tos;                /* the last setTOS, the DSCP bits of a per-datagram ECN */
+  uint32_t gso_sends;     /* segmentSize datagrams the kernel segmented (diagnostics) */
   napi_ref addrs_ref;
   int32_t *meta;
   unsigned batch;
@@ -220,5 +221,6 @@ napi_value m_set_recv_features(napi_env env, napi_callback_info info);
 
 void tx_free(tx_scratch *t);
 napi_value m_send(napi_env env, napi_callback_info info);
+napi_value m_segmented_sends(napi_env env, napi_callback_info info);
 
 #endif

@@ -224,6 +224,25 @@ test('segmentSize: one buffer leaves as datagrams of that size (UDP GSO where th
   await segmented(1200 * 5 + 300, 1200, [1200, 1200, 1200, 1200, 1200, 300]);
 });
 
+test('segmentSize leaves as one UDP GSO send where the kernel has it, as software splits otherwise (datapath level)', async () => {
+  const { nativeDatapath } = require(path.join(DIST, 'datapath', 'native.js'));
+  const rx = await bound({ type: 'udp4' }, '127.0.0.1');
+  const port = rx.address().port;
+  const h = nativeDatapath.createSocket(4);
+  assert.equal(h.bind('127.0.0.1', 0, 0), 0);
+  const got = collectMessages(rx, 3 + 100);
+  const seg = new Int32Array([1200]);
+  assert.equal(h.send([Buffer.alloc(3000, 1)], 1, new Int32Array([port]), ['127.0.0.1'], { sources: null, ecn: null, segmentSizes: seg }), 1);
+  assert.equal(h.segmentedSends(), caps.gso ? 1 : 0);
+  // 100 segments: more than one GSO send takes, so the datapath splits it itself.
+  assert.equal(h.send([Buffer.alloc(100 * 10, 2)], 1, new Int32Array([port]), ['127.0.0.1'], { sources: null, ecn: null, segmentSizes: new Int32Array([10]) }), 1);
+  assert.equal(h.segmentedSends(), caps.gso ? 1 : 0);
+  const sizes = (await got).map(({ msg }) => msg.length);
+  assert.deepEqual(sizes, [1200, 1200, 600, ...new Array(100).fill(10)]);
+  h.close();
+  await closeAll([rx]);
+});
+
 test('segmentSize beyond what GSO takes (100 segments) is split in software, same datagrams', async () => {
   await segmented(100 * 100, 100, new Array(100).fill(100));
 });

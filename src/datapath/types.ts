@@ -205,6 +205,8 @@ export interface DatapathSocket {
   setDontFragment?(flag: boolean): number;
   /** IP(V6)_MTU of a connected socket, or -errno (-ENOTCONN). */
   getPathMTU?(): number;
+  /** Diagnostics: datagrams with a segment size that left as one UDP GSO send (not split in the datapath). */
+  segmentedSends?(): number;
 }
 
 export interface Datapath {
