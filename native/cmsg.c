@@ -1,6 +1,7 @@
 /* Control-message parsing and building (see cmsg.h). */
 #define _GNU_SOURCE
 #include "cmsg.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,16 +9,6 @@
 
 #if defined(__linux__)
 #include <linux/errqueue.h>
-#include <netinet/udp.h>
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
 #endif
 
 int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {

@@ -10,6 +10,20 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#if defined(__linux__)
+#include <netinet/udp.h>
+/* Older C libraries lack the names; the numbers are the kernel's ABI. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#endif
+
 /* Same layout as Linux's struct mmsghdr, so a batch can be handed to
  * recvmmsg/sendmmsg without copying; other platforms just loop over it. */
 typedef struct udpk_msg {

@@ -20,16 +20,6 @@ _Static_assert(offsetof(udpk_msg, len) == offsetof(struct mmsghdr, msg_len), "ud
 
 /* Written once under pthread_once, and after that only ever downgraded from
  * 1 to 0 should a syscall start answering ENOSYS; relaxed atomics suffice. */
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-
 static int have_recvmmsg;
 static int have_gso;
 static int have_gro;

@@ -321,6 +321,22 @@ static int send_prepared(udpk_sock *s, tx_scratch *t, size_t n, bool with_option
   return udpk_send_batch(s->fd, t->msgs, (unsigned)n);
 }
 
+/* Nullish becomes NULL; anything but an Int32Array throws. */
+static bool optional_int32_array(napi_env env, napi_value *v, const char *what) {
+  bool ok = false;
+  napi_typedarray_type tt;
+  if (is_nullish(env, *v)) {
+    *v = NULL;
+    return true;
+  }
+  if (napi_is_typedarray(env, *v, &ok) != napi_ok || !ok ||
+      napi_get_typedarray_info(env, *v, &tt, NULL, NULL, NULL, NULL) != napi_ok || tt != napi_int32_array) {
+    type_error(env, what);
+    return false;
+  }
+  return true;
+}
+
 /* Reads the options object of send(): its arrays are checked here, their
  * contents used once no JavaScript can run any more. */
 static bool get_options(napi_env env, napi_value opts, napi_value *sources, napi_value *ecn, napi_value *segs) {
@@ -341,27 +357,8 @@ static bool get_options(napi_env env, napi_value opts, napi_value *sources, napi
     type_error(env, "options.sources must be an array or null");
     return false;
   }
-  if (is_nullish(env, *ecn)) {
-    *ecn = NULL;
-  } else {
-    napi_typedarray_type tt;
-    if (napi_is_typedarray(env, *ecn, &ok) != napi_ok || !ok ||
-        napi_get_typedarray_info(env, *ecn, &tt, NULL, NULL, NULL, NULL) != napi_ok || tt != napi_int32_array) {
-      type_error(env, "options.ecn must be an Int32Array or null");
-      return false;
-    }
-  }
-  if (is_nullish(env, *segs)) {
-    *segs = NULL;
-  } else {
-    napi_typedarray_type tt;
-    if (napi_is_typedarray(env, *segs, &ok) != napi_ok || !ok ||
-        napi_get_typedarray_info(env, *segs, &tt, NULL, NULL, NULL, NULL) != napi_ok || tt != napi_int32_array) {
-      type_error(env, "options.segmentSizes must be an Int32Array or null");
-      return false;
-    }
-  }
-  return true;
+  return optional_int32_array(env, ecn, "options.ecn must be an Int32Array or null") &&
+         optional_int32_array(env, segs, "options.segmentSizes must be an Int32Array or null");
 }
 
 static const int32_t *int32_data(napi_env env, napi_value arr, size_t *len) {

@@ -27,11 +27,8 @@ let probed: Capabilities | undefined;
 /** What the platform supports, probed once per process; a fresh copy each call. */
 export function capabilities(): Capabilities {
   if (probed === undefined) {
-    const p = nativePlatform();
-    probed = {
-      gso: p.gso, gro: p.gro, packetInfo: p.packetInfo, ecn: p.ecn, timestamps: p.timestamps,
-      recvErrors: p.recvErrors, dontFragment: p.dontFragment, mmsg: p.mmsg,
-    };
+    const { gso, gro, packetInfo, ecn, timestamps, recvErrors, dontFragment, mmsg } = nativePlatform();
+    probed = { gso, gro, packetInfo, ecn, timestamps, recvErrors, dontFragment, mmsg };
   }
   return { ...probed };
 }

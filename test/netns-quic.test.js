@@ -10,8 +10,9 @@
 // without `ip`; the namespaces go away even when a test fails.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { runIn: runInNs } = require('./helpers/netns-run.js');
 const { implSpecifier } = require('./helpers/impls.js');
 
 const CHILD = path.join(__dirname, 'helpers', 'netns-quic-child.js');
@@ -58,26 +59,7 @@ test.after(() => {
 });
 
 function runIn(ns, role, args) {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CHILD], {
-    env: { ...process.env, IMPL: implSpecifier('udpkit'), ROLE: role, ARGS: JSON.stringify(args) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let onReady;
-  const ready = new Promise((r) => { onReady = r; });
-  child.stdout.on('data', (d) => { out += d; if (out.includes('READY\n')) onReady(); });
-  child.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(t);
-      onReady();
-      const lines = out.split('\n').filter((l) => l && l !== 'READY').map((l) => JSON.parse(l));
-      resolve({ code, signal, lines, err });
-    });
-  });
-  return { ready, exited };
+  return runInNs(CHILD, ns, role, args, { IMPL: implSpecifier('udpkit') });
 }
 
 let portSeq = 41000 + (process.pid % 10000);

@@ -149,6 +149,20 @@ for (const type of ['udp4', 'udp6']) {
   });
 }
 
+test('a dual-stack udp6 socket sending to v4-mapped peers: source (IPv4 or mapped) and ecn take the IPv4 options', { skip: !(caps.packetInfo && caps.ecn) && 'no packet info / ECN' }, async () => {
+  const rx = await bound({ type: 'udp4', recvEcn: true, recvPacketInfo: true }, '0.0.0.0');
+  const tx = await bound({ type: 'udp6' }, '::');
+  const port = rx.address().port;
+  const got = collectMessages(rx, 2);
+  await sendMany(tx, [
+    { data: 'a', port, address: '::ffff:127.0.0.2', ecn: 1, source: '127.0.0.2' },
+    { data: 'b', port, address: '::ffff:127.0.0.1', ecn: 3, source: '::ffff:127.0.0.3' },
+  ]);
+  assert.deepEqual((await got).map(({ msg, rinfo }) => [msg.toString(), rinfo.address, rinfo.destination, rinfo.ecn]),
+    [['a', '127.0.0.2', '127.0.0.2', 1], ['b', '127.0.0.3', '127.0.0.1', 3]]);
+  await closeAll([rx, tx]);
+});
+
 test('setTOS / ecn / segmentSize arguments are checked', async () => {
   const s = await bound({ type: 'udp4' }, '127.0.0.1');
   assert.throws(() => s.setTOS('1'), { code: 'ERR_INVALID_ARG_TYPE' });
