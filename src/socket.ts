@@ -89,10 +89,13 @@ type MessageBuffer = string | ArrayBufferView | ReadonlyArray<string | ArrayBuff
 const enum BindState { Unbound, Binding, Bound }
 const enum ConnectState { Disconnected, Connecting, Connected }
 
+/**
+ * Work issued before the socket is listening, run in order when it is. As in
+ * node:dgram, a failed bind drops it silently: queued sends are never sent
+ * and their callbacks never called; the socket's 'error' says what happened.
+ */
 interface QueuedWork {
   run(): void;
-  /** Tells a queued send's callback that it will never go out (bind failed or the socket closed). */
-  fail?(err: Error): void;
 }
 
 /** Datagrams handed to the kernel in one datapath call at most. */
@@ -206,7 +209,8 @@ export class Socket extends EventEmitter {
   #outQueuedBytes = 0;
   #flushScheduled = false;
   #blocked = false;
-  #batchCallbacks: ((err: Error | null) => void)[] = [];
+  /** sendMany() calls whose callback has not come yet (see close()). */
+  #unfinishedBatches = new Set<(err: Error) => void>();
 
   readonly #sink: RecvSink;
   #releaseShared: (() => void) | undefined;
@@ -332,7 +336,7 @@ export class Socket extends EventEmitter {
     this.#bindState = BindState.Binding;
 
     const last = args.length > 0 ? args[args.length - 1] : undefined;
-    if (typeof last === 'function') this.once('listening', last as () => void);
+    if (typeof last === 'function') this.#onceBound(last as () => void);
 
     if (port !== null && typeof port === 'object') {
       const opts = port as BindOptions;
@@ -359,8 +363,7 @@ export class Socket extends EventEmitter {
     const afterLookup = (err: Error | null, ip: string): void => {
       if (!this.#handle) return; // closed while resolving
       if (err) {
-        this.#bindState = BindState.Unbound;
-        this.emit('error', err);
+        this.#bindFailed(err);
         return;
       }
       // reusePort sockets are each their own (the kernel spreads the load), as in Node 22.
@@ -371,6 +374,34 @@ export class Socket extends EventEmitter {
     if (literal !== null) process.nextTick(afterLookup, null, literal);
     else this.#resolver.resolve(address, afterLookup);
     return this;
+  }
+
+  /**
+   * bind()'s callback, as node:dgram registers it: a 'listening' listener
+   * plus an 'error' listener that takes it away again if this bind fails, so
+   * a bind retried from the 'error' handler leaves nothing behind. (A side
+   * effect node:dgram has too: with a callback, a failed bind's 'error' has a
+   * listener even when the user added none, so it is not thrown.)
+   */
+  #onceBound(callback: () => void): void {
+    const onListening = (): void => {
+      this.removeListener('listening', onListening);
+      this.removeListener('error', removeListeners);
+      callback.call(this);
+    };
+    const removeListeners = (): void => {
+      this.removeListener('listening', onListening);
+      this.removeListener('error', removeListeners);
+    };
+    this.on('listening', onListening);
+    this.on('error', removeListeners);
+  }
+
+  /** A bind that did not happen: queued work is dropped (see QueuedWork), then 'error'. */
+  #bindFailed(err: Error): void {
+    this.#bindState = BindState.Unbound;
+    this.#dropQueue();
+    this.emit('error', err);
   }
 
   #bindFlags(): number {
@@ -385,8 +416,7 @@ export class Socket extends EventEmitter {
     const handle = this.#handle!;
     const err = handle.bind(ip, toWirePort(port), this.#bindFlags());
     if (err < 0) {
-      this.#bindState = BindState.Unbound;
-      this.emit('error', exceptionWithHostPort(err, 'bind', ip, toWirePort(port)));
+      this.#bindFailed(exceptionWithHostPort(err, 'bind', ip, toWirePort(port)));
       return;
     }
     this.#startListening();
@@ -409,15 +439,13 @@ export class Socket extends EventEmitter {
         return;
       }
       if (errno < 0) {
-        this.#bindState = BindState.Unbound;
-        this.emit('error', exceptionWithHostPort(errno, 'bind', ip, wirePort));
+        this.#bindFailed(exceptionWithHostPort(errno, 'bind', ip, wirePort));
         return;
       }
       const err = handle.open(fd);
       if (err < 0) {
         release();
-        this.#bindState = BindState.Unbound;
-        this.emit('error', exceptionWithHostPort(err, 'bind', ip, wirePort));
+        this.#bindFailed(exceptionWithHostPort(err, 'bind', ip, wirePort));
         return;
       }
       this.#releaseShared = release;
@@ -456,25 +484,22 @@ export class Socket extends EventEmitter {
   #enqueue(work: QueuedWork): void {
     if (this.#queue === undefined) {
       this.#queue = [];
-      this.once('error', this.#onListenError);
       this.once('listening', this.#onListenSuccess);
     }
     this.#queue.push(work);
   }
 
   readonly #onListenSuccess = (): void => {
-    this.removeListener('error', this.#onListenError);
     const queue = this.#queue;
     this.#queue = undefined;
     if (queue) for (const work of queue) work.run();
   };
 
-  readonly #onListenError = (err: Error): void => {
+  #dropQueue(): void {
+    if (this.#queue === undefined) return;
     this.removeListener('listening', this.#onListenSuccess);
-    const queue = this.#queue;
     this.#queue = undefined;
-    if (queue) for (const work of queue) work.fail?.(err);
-  };
+  }
 
   // ---------------------------------------------------------------- connect
 
@@ -621,9 +646,7 @@ export class Socket extends EventEmitter {
       this.#enqueue({
         run: () => {
           if (this.#handle) this.#submit(payload, connected, port, address, cb, opts);
-          else cb && process.nextTick(cb, socketNotRunning());
         },
-        fail: (err) => cb && process.nextTick(cb, err),
       });
       return;
     }
@@ -644,10 +667,8 @@ export class Socket extends EventEmitter {
         else process.nextTick(() => this.emit('error', err));
         return;
       }
-      if (!this.#handle) {
-        if (cb) process.nextTick(cb, socketNotRunning());
-        return;
-      }
+      // Closed while resolving: dropped, and no callback, as in node:dgram.
+      if (!this.#handle) return;
       if (this.#sendBlockList && this.#blocked_(ip, cb)) return;
       this.#push(payload, ip, port, cb, opts);
     });
@@ -791,15 +812,25 @@ export class Socket extends EventEmitter {
     let pending = prepared.length;
     let sent = 0;
     let firstError: Error | null = null;
-    const done = (err: Error | null): void => {
-      if (err) firstError ??= err;
-      else sent++;
-      if (--pending === 0) callback?.(firstError, sent);
-    };
     if (pending === 0) {
       if (callback) process.nextTick(callback, null, 0);
       return;
     }
+    // Some datagrams may never call back (close() overtook them, as node:dgram
+    // drops such sends); the batch's callback still comes, once, at close.
+    let finished = false;
+    const finish = (err: Error | null): void => {
+      if (finished) return;
+      finished = true;
+      this.#unfinishedBatches.delete(finish);
+      callback?.(err, sent);
+    };
+    const done = (err: Error | null): void => {
+      if (err) firstError ??= err;
+      else sent++;
+      if (--pending === 0) finish(firstError);
+    };
+    if (callback) this.#unfinishedBatches.add(finish);
     for (const [payload, port, address, opts] of prepared) {
       this.#submit(payload, connected, port, address, callback ? done : undefined, opts);
     }
@@ -876,8 +907,11 @@ export class Socket extends EventEmitter {
       return this;
     }
     const handle = this.#healthCheck();
-    // Datagrams already accepted go out before the descriptor goes away.
-    if (this.#outHead < this.#outLength && !this.#blocked) this.#flush();
+    if (this.#outHead < this.#outLength && !this.#blocked) {
+      this.#forgetUnconnected();
+      this.#flush();
+    }
+    // What the kernel pushed back (EAGAIN) and still waits: ECANCELED, as in node:dgram.
     for (let i = this.#outHead; i < this.#outLength; i++) {
       this.#complete(i, exceptionWithHostPort(ECANCELED, 'send', this.#outAddresses[i] ?? undefined, this.#outPorts[i]));
     }
@@ -887,8 +921,36 @@ export class Socket extends EventEmitter {
     handle.close();
     this.#releaseShared?.();
     this.#releaseShared = undefined;
-    process.nextTick(() => this.emit('close'));
+    process.nextTick(() => {
+      // After the callbacks close() itself queued: what is left never went out.
+      for (const finish of [...this.#unfinishedBatches]) finish(socketNotRunning());
+      this.emit('close');
+    });
     return this;
+  }
+
+  /**
+   * close() before queued sends left: node:dgram resolves every unconnected
+   * destination first, answering on a later tick, so a close() in the same
+   * tick (or queued behind a bind) finds them still resolving and they never
+   * leave, nor are their callbacks called. Datagrams to the connected peer need
+   * no resolving and node:dgram has already sent them: those still go out.
+   */
+  #forgetUnconnected(): void {
+    let kept = this.#outHead;
+    for (let i = this.#outHead; i < this.#outLength; i++) {
+      if (this.#outAddresses[i] !== null) {
+        this.#outQueuedBytes -= this.#outSizes[i]!;
+        continue;
+      }
+      this.#outPayloads[kept] = this.#outPayloads[i]!;
+      this.#outAddresses[kept] = null;
+      this.#outPorts[kept] = this.#outPorts[i]!;
+      this.#outCallbacks[kept] = this.#outCallbacks[i];
+      this.#outSizes[kept] = this.#outSizes[i]!;
+      kept++;
+    }
+    this.#outLength = kept;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

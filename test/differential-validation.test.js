@@ -59,6 +59,33 @@ C('Socket is EventEmitter', 'none', (d) => d.createSocket('udp4') instanceof req
 C('createSocket returns a Socket', 'none', (d) => d.createSocket('udp4') instanceof d.real.Socket, U4);
 C('createSocket.length', 'none', (d) => d.real.createSocket.length, U4);
 
+// ---------- how a received value is described in argument errors ("Received ...") ----------
+// The wording varies between Node lines; udpkit must match the running one.
+{
+  class Named {}
+  const anonymous = [function () {}][0];
+  const anonymousClass = [class {}][0];
+  const DESCRIBED = [
+    ['anonymous function', anonymous], ['anonymous arrow', [() => {}][0]], ['named function', function named() {}],
+    ['bound function', noop.bind(null)], ['async function', async function af() {}], ['class', Named],
+    ['anonymous class', anonymousClass], ['instance of anonymous class', new anonymousClass()],
+    ['constructor with empty name', { constructor: { name: '' } }], ['constructor without name', { constructor: {} }],
+    ['constructor undefined', { constructor: undefined }], ['null prototype', Object.create(null)],
+    ['null prototype with keys', Object.assign(Object.create(null), { a: 1, b: 'x'.repeat(50) })],
+    ['instance', new Named()], ['Map', new Map()], ['Uint8Array', new Uint8Array(2)], ['Proxy', new Proxy({}, {})],
+    ['Symbol()', Symbol()], ['Symbol(20)', Symbol('s'.repeat(20))], ['Symbol(21)', Symbol('s'.repeat(21))],
+    ['Symbol(40)', Symbol('s'.repeat(40))], ['string of 28', 'y'.repeat(28)], ['string of 29', 'y'.repeat(29)],
+    ["string with '", "it's"], ["string with ' and \"", 'it\'s "q"'], ['string of quotes', "'".repeat(30)],
+    ['string with newline', 'a\nb'], ['emoji string', '\u{1F600}'.repeat(20)], ['2**53', 2 ** 53], ['1e21', 1e21],
+    ['-0', -0], ['-Infinity', -Infinity], ['tiny', 1.2345678901234567e-7], ['big bigint', 12345678901234567890n],
+    ['negative big bigint', -12345678901234567890n], ['false', false],
+  ];
+  for (const [n, v] of DESCRIBED) {
+    C(`createSocket({lookup: ${n}}) describes it as node does`, 'none', (d) => d.createSocket({ type: 'udp4', lookup: v }), U4);
+    C(`send(buf, ${n} as port) describes it as node does`, 'bound', (d, s, c) => s.send('x', v, c.loop), U4);
+  }
+}
+
 // ---------- createSocket ----------
 for (const [n, v] of [...BAD_VALUES, ['"udp"', 'udp'], ['"UDP4"', 'UDP4'], ['"udp5"', 'udp5'],
   ['"tcp"', 'tcp'], ['4', 4], ['{type:"x"}', { type: 'x' }], ['{type:4}', { type: 4 }],
