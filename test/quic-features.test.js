@@ -374,3 +374,41 @@ test('setDontFragment and getPathMTU on loopback: the MTU of lo; ENOTCONN unconn
   s.setDontFragment(false);
   await closeAll([s]);
 });
+
+test('a datapath without the features: send-side ones throw ERR_UDPKIT_UNSUPPORTED naming them, receive fields stay absent', async () => {
+  const { useDatapath } = require(path.join(DIST, 'socket.js'));
+  const { nativeDatapath } = require(path.join(DIST, 'datapath', 'native.js'));
+  const MISSING = new Set(['setRecvFeatures', 'setTOS', 'getTOS', 'setDontFragment', 'getPathMTU', 'segmentedSends']);
+  // The native datapath with the issue 12 methods hidden, as a datapath that predates them would be.
+  const bare = {
+    createSocket(family) {
+      const h = nativeDatapath.createSocket(family);
+      return new Proxy(h, {
+        get(target, key) {
+          if (MISSING.has(key)) return undefined;
+          const v = target[key];
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+    },
+    get recvBatchSize() { return nativeDatapath.recvBatchSize; },
+    set recvBatchSize(n) { nativeDatapath.recvBatchSize = n; },
+  };
+  useDatapath(bare);
+  try {
+    const rx = await bound({ type: 'udp4', recvPacketInfo: true, recvEcn: true }, '127.0.0.1');
+    const tx = await bound({ type: 'udp4' }, '127.0.0.1');
+    for (const [call, name] of [[() => tx.setTOS(0), 'setTOS'], [() => tx.getTOS(), 'getTOS'],
+      [() => tx.setDontFragment(true), 'setDontFragment'], [() => tx.getPathMTU(), 'getPathMTU']]) {
+      assert.throws(call, { code: 'ERR_UDPKIT_UNSUPPORTED', message: `${name} is not supported on this platform` });
+    }
+    assert.throws(() => tx.sendMany([{ data: 'x', port: rx.address().port, address: '127.0.0.1', ecn: 1 }]),
+      { code: 'ERR_UDPKIT_UNSUPPORTED', message: /source, ecn, segmentSize/ });
+    const got = collectMessages(rx, 1);
+    tx.send('plain', rx.address().port, '127.0.0.1');
+    assert.deepEqual(Object.keys((await got)[0].rinfo), ['address', 'family', 'port', 'size']);
+    await closeAll([rx, tx]);
+  } finally {
+    useDatapath(nativeDatapath);
+  }
+});
