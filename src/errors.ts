@@ -123,6 +123,14 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
     `The value of "${name}" is out of range. It must be ${range}. Received ${received}`) as RangeError;
 }
 
+/** ERR_INVALID_ARG_VALUE: `The argument 'name' <reason>. Received <inspected value>`. */
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const kind = name.includes('.') ? 'property' : 'argument';
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${kind} '${name}' ${reason}. Received ${shown}`) as TypeError;
+}
+
 export function missingArgs(...names: string[]): TypeError {
   const quoted = names.map((n) => `"${n}"`);
   const msg = `The ${listOf(quoted)} argument${names.length > 1 ? 's' : ''} must be specified`;

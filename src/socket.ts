@@ -13,11 +13,12 @@ import {
   type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
 } from './datapath/types';
 import {
-  bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType,
+  bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue,
   invalidFdType, missingArgs, socketAlreadyBound, socketBadBufferSize, socketBadType,
   socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
+import { legacyMembersRemoved, syncBindAndConnect } from './node-line';
 import { outOfRange, unsupportedFeature } from './errors';
 import { RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS } from './datapath/types';
 import {
@@ -370,7 +371,7 @@ export class Socket extends EventEmitter {
       if (!exclusive && !this.#reusePort && isClusterWorker()) this.#bindShared(ip, port);
       else this.#bindResolved(ip, port);
     };
-    const literal = this.#resolver.literal(address as string);
+    const literal = this.#resolver.bindLiteral(address);
     if (literal !== null) process.nextTick(afterLookup, null, literal);
     else this.#resolver.resolve(address, afterLookup);
     return this;
@@ -453,14 +454,67 @@ export class Socket extends EventEmitter {
     });
   }
 
-  #startListening(): void {
+  /** Bound: receiving starts and 'listening' is emitted, now or (bindSync) on the next tick. */
+  #startListening(emitLater = false): void {
     const handle = this.#handle!;
     this.#bindState = BindState.Bound;
     if (this.#recvFeatures !== 0) this.#applyRecvFeatures(handle);
     this.#startReceiving(handle);
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, SocketOption.RecvBufferSize);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, SocketOption.SendBufferSize);
-    this.emit('listening');
+    if (emitLater) process.nextTick(() => this.emit('listening'));
+    else this.emit('listening');
+  }
+
+  /**
+   * Node 24's bindSync(options): binds before returning, to an IP literal only
+   * (no resolving), and returns address(); 'listening' follows on the next tick.
+   * Errors are thrown, not emitted. (Absent before Node 24, as in node:dgram.)
+   */
+  bindSync(options?: { port?: number; address?: string; exclusive?: boolean }): AddressInfo;
+  // No declared parameter: node:dgram's bindSync.length is 0.
+  bindSync(...args: [({ port?: number; address?: string; exclusive?: boolean } | undefined)?]): AddressInfo {
+    const handle = this.#healthCheck();
+    let options = args[0];
+    if (options === undefined) options = {};
+    else if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgType('options', 'object', options);
+    }
+    if (this.#bindState !== BindState.Unbound) throw socketAlreadyBound();
+    const port = options.port == null ? 0 : validatePort(options.port, 'options.port');
+    let address: unknown = options.address;
+    if (address !== undefined) validateString(address, 'options.address');
+    if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
+    else if (!isIP(address as string)) {
+      throw invalidArgValue('options.address', address, 'must be a numeric IP address; bindSync does not perform DNS resolution');
+    }
+    const err = handle.bind(address as string, port, this.#bindFlags());
+    if (err < 0) throw exceptionWithHostPort(err, 'bind', address as string, port);
+    this.#startListening(true);
+    return this.address();
+  }
+
+  /**
+   * Node 24's connectSync(port, address): binds if needed and connects before
+   * returning, to an IP literal only; 'connect' follows on the next tick.
+   */
+  connectSync(port: number, address?: string): void {
+    const handle = this.#healthCheck();
+    port = validatePort(port, 'Port', false);
+    if (this.#connectState !== ConnectState.Disconnected) throw socketIsConnected();
+    if (address === undefined || address === null) address = '';
+    else validateString(address, 'address');
+    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
+    if (!isIP(host)) {
+      throw invalidArgValue('address', address, 'must be a numeric IP address; connectSync does not perform DNS resolution');
+    }
+    if (this.#bindState === BindState.Unbound) this.bindSync();
+    else if (this.#bindState === BindState.Binding) throw socketAlreadyBound();
+    if (this.#sendBlockList?.check(host, isIPv6(host) ? 'ipv6' : 'ipv4')) throw ipBlocked(host);
+    const rc = handle.connect(host, port);
+    if (rc < 0) throw exceptionWithHostPort(rc, 'connect', host, port);
+    this.#connectState = ConnectState.Connected;
+    process.nextTick(() => this.emit('connect'));
   }
 
   #startReceiving(handle: DatapathSocket): void {
@@ -1202,7 +1256,8 @@ function legacy(socket: Socket): LegacyView {
 }
 const dep = (fn: (this: Socket) => unknown, name: string): (this: Socket) => unknown =>
   deprecate(fn, `Socket.prototype.${name} is deprecated`, 'DEP0112');
-Object.defineProperties(Socket.prototype, {
+// Node 25 removed them; so does udpkit there.
+if (!legacyMembersRemoved) Object.defineProperties(Socket.prototype, {
   _handle: { get: dep(function () { return legacy(this).handle(); }, '_handle'), configurable: true },
   _receiving: { get: dep(function () { return legacy(this).receiving(); }, '_receiving'), configurable: true },
   _bindState: { get: dep(function () { return legacy(this).bindState(); }, '_bindState'), configurable: true },
@@ -1211,6 +1266,12 @@ Object.defineProperties(Socket.prototype, {
   _healthCheck: { value: dep(function () { legacy(this).healthCheck(); }, '_healthCheck'), writable: true, configurable: true },
   _stopReceiving: { value: dep(function () { legacy(this).stopReceiving(); }, '_stopReceiving'), writable: true, configurable: true },
 });
+
+if (!syncBindAndConnect) {
+  // Not on this Node line's node:dgram: not on ours either.
+  delete (Socket.prototype as Partial<Socket>).bindSync;
+  delete (Socket.prototype as Partial<Socket>).connectSync;
+}
 
 export function createSocket(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void): Socket {
   return new Socket(type, listener);

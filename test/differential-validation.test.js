@@ -86,6 +86,33 @@ C('createSocket.length', 'none', (d) => d.real.createSocket.length, U4);
   }
 }
 
+// ---------- bindSync / connectSync (Node 24's; absent before, as in node:dgram) ----------
+C('typeof Socket.prototype.bindSync', 'none', (d) => typeof d.real.Socket.prototype.bindSync, U4);
+C('typeof Socket.prototype.connectSync', 'none', (d) => typeof d.real.Socket.prototype.connectSync, U4);
+if (typeof require('node:dgram').Socket.prototype.bindSync === 'function') {
+  const shown = (r) => (r && typeof r === 'object' ? [r.address, r.family, typeof r.port] : r);
+  for (const state of ['fresh', 'closed', 'bound', 'connected']) {
+    for (const [n, v] of [['no options', undefined], ...BAD_VALUES, ['{port:null}', { port: null }], ['{port:"0"}', { port: '0' }],
+      ['{port:-1}', { port: -1 }], ['{port:70000}', { port: 70000 }], ['{address:5}', { address: 5 }], ['{address:""}', { address: '' }],
+      ['{address:"localhost"}', { address: 'localhost' }], ['{address:loop}', 'LOOP'], ['{address:other family}', 'OTHER'],
+      ['{exclusive:true}', { exclusive: true }], ['{fd:99}', { fd: 99 }]]) {
+      C(`bindSync(${n})`, state, (d, s, c) => {
+        const options = v === 'LOOP' ? { address: c.loop } : v === 'OTHER' ? { address: c.loop === '::1' ? '127.0.0.1' : '::1' } : v;
+        return shown(s.bindSync(options));
+      });
+    }
+    for (const [n, args] of [['no args', []], ['(0)', [0]], ['("0")', ['0']], ['(port)', ['PORT']], ['(port, loop)', ['PORT', 'LOOP']],
+      ['(port, "")', ['PORT', '']], ['(port, null)', ['PORT', null]], ['(port, 5)', ['PORT', 5]], ['(port, fn)', ['PORT', noop]],
+      ['(port, "localhost")', ['PORT', 'localhost']], ['(port, other family)', ['PORT', 'OTHER']], ['(port, any)', ['PORT', 'ANY']]]) {
+      C(`connectSync${n}`, state, (d, s, c) => {
+        const real = args.map((a) => (a === 'PORT' ? c.peerPort : a === 'LOOP' ? c.loop
+          : a === 'OTHER' ? (c.loop === '::1' ? '127.0.0.1' : '::1') : a === 'ANY' ? (c.loop === '::1' ? '::' : '0.0.0.0') : a));
+        return shown(s.connectSync(...real));
+      });
+    }
+  }
+}
+
 // ---------- createSocket ----------
 for (const [n, v] of [...BAD_VALUES, ['"udp"', 'udp'], ['"UDP4"', 'UDP4'], ['"udp5"', 'udp5'],
   ['"tcp"', 'tcp'], ['4', 4], ['{type:"x"}', { type: 'x' }], ['{type:4}', { type: 4 }],
