@@ -3,7 +3,7 @@
     {
       "target_name": "udpkit",
       "sources": [
-        "native/binding.c", "native/socket.c", "native/options.c", "native/recv.c", "native/send.c",
+        "native/binding.c", "native/socket.c", "native/options.c", "native/recv.c", "native/coalesce.c", "native/send.c",
         "native/cmsg.c", "native/addr.c", "native/platform_loop.c"
       ],
       "cflags": [ "-std=gnu11", "-O2", "-Wall", "-Wextra", "-fvisibility=hidden" ],

@@ -63,8 +63,30 @@ int udpk_recv_batch(int fd, udpk_msg *msgs, unsigned n, int *deferred);
 int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n);
 
 /* Asks the kernel to report its receive-queue drop counter with every
- * datagram. 1 when enabled, 0 when the platform cannot. */
+ * datagram. 1 when enabled, 0 when the platform cannot. Only a fallback for
+ * udpk_read_drops: a control message on every datagram costs every receive. */
 int udpk_enable_drop_counter(int fd);
+
+/* Reads the socket's receive-queue drop counter on demand (Linux:
+ * SO_MEMINFO, the counter SO_RXQ_OVFL reports). 1 when read into *out, 0
+ * when the platform cannot. */
+int udpk_read_drops(int fd, uint32_t *out);
+
+/* How full the receive queue is: bytes queued and the buffer's size (as the
+ * kernel accounts them, SO_MEMINFO on Linux). 1 when read, 0 when the
+ * platform cannot. */
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size);
+
+/* A periodic timer the loop can poll like a socket (Linux: timerfd), for
+ * receive coalescing. A non-blocking descriptor, or -errno (-ENOSYS where
+ * there is none: coalescing then stays off). */
+int udpk_timer_create(void);
+
+/* Fires first_ns from now, then every interval_ns; 0 disarms. 0 or -errno. */
+int udpk_timer_arm(int fd, long first_ns, long interval_ns);
+
+/* Consumes the expirations so far, so a level-triggered poll quiets. */
+void udpk_timer_ack(int fd);
 
 /* UDP segmentation offload (quinn-udp's model): several datagrams of one
  * size to one destination leave as a single send, split by the kernel or

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -125,6 +127,58 @@ int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n) {
     __atomic_store_n(&have_sendmmsg, 0, __ATOMIC_RELAXED);
   }
   return udpk_send_loop(fd, msgs, n);
+}
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+/* Indexes into SO_MEMINFO's array (linux/sock_diag.h). */
+#define MEMINFO_RMEM_ALLOC 0
+#define MEMINFO_RCVBUF 1
+#define MEMINFO_DROPS 8
+#define MEMINFO_VARS 9
+
+static int read_meminfo(int fd, uint32_t mem[MEMINFO_VARS]) {
+  socklen_t len = MEMINFO_VARS * sizeof(uint32_t);
+  memset(mem, 0, len);
+  return getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len >= MEMINFO_VARS * sizeof(uint32_t);
+}
+
+int udpk_read_drops(int fd, uint32_t *out) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *out = mem[MEMINFO_DROPS];
+  return 1;
+}
+
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *used = mem[MEMINFO_RMEM_ALLOC];
+  *size = mem[MEMINFO_RCVBUF];
+  return 1;
+}
+
+int udpk_timer_create(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
+  struct itimerspec t;
+  t.it_interval.tv_sec = interval_ns / 1000000000L;
+  t.it_interval.tv_nsec = interval_ns % 1000000000L;
+  t.it_value.tv_sec = first_ns / 1000000000L;
+  t.it_value.tv_nsec = first_ns % 1000000000L;
+  return timerfd_settime(fd, 0, &t, NULL) == 0 ? 0 : -errno;
+}
+
+void udpk_timer_ack(int fd) {
+  uint64_t expirations;
+  ssize_t r;
+  do
+    r = read(fd, &expirations, sizeof(expirations));
+  while (r < 0 && errno == EINTR);
 }
 
 int udpk_enable_drop_counter(int fd) {

@@ -50,6 +50,30 @@ int udpk_enable_drop_counter(int fd) {
   return 0;
 }
 
+int udpk_read_drops(int fd, uint32_t *out) {
+  (void)fd;
+  (void)out;
+  return 0;
+}
+
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  (void)fd;
+  (void)used;
+  (void)size;
+  return 0;
+}
+
+int udpk_timer_create(void) { return -ENOSYS; }
+
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
+  (void)fd;
+  (void)first_ns;
+  (void)interval_ns;
+  return -ENOSYS;
+}
+
+void udpk_timer_ack(int fd) { (void)fd; }
+
 int udpk_gso_supported(void) { return 0; }
 
 int udpk_enable_gro(int fd) {

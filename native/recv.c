@@ -239,6 +239,8 @@ static int receive_once(udpk_sock *s) {
   udpk_env *e = s->penv;
   unsigned batch = s->batch, i;
   int n, deferred = 0, err = 0;
+  /* Control data only where a feature asked for it: the kernel fills it
+   * in for every datagram. */
   bool ctrl = s->drop_counter || s->gro || (s->recv_features & UDPK_RECV_PER_DATAGRAM);
   size_t ctrl_len = (s->recv_features & UDPK_RECV_PER_DATAGRAM) ? UDPK_CTRL_SIZE_FULL : UDPK_CTRL_SIZE;
   bool want_info = s->info != NULL && (s->recv_features & UDPK_RECV_PER_DATAGRAM);
@@ -363,14 +365,16 @@ static bool spin_for_reply(udpk_sock *s) {
   return false;
 }
 
-void receive_ready(udpk_sock *s) {
+unsigned receive_drain(udpk_sock *s, bool may_spin, bool *empty) {
+  unsigned total = 0;
   int round, drained = 0;
+  *empty = true;
   s->sent_in_poll = false;
   for (round = 0; round < RECV_ROUNDS; round++) {
     int n;
-    if (!s->receiving || s->closed || s->fd < 0) return;
+    if (!s->receiving || s->closed || s->fd < 0) break;
     n = receive_once(s);
-    if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR || n == 0) return;
+    if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR || n == 0) break;
     if (n < 0) {
       /* With recvErrors an ICMP error the receive reported is in the error
        * queue too: it goes out as onIcmp, and receiving goes on. */
@@ -379,13 +383,22 @@ void receive_ready(udpk_sock *s) {
         if (drain_errqueue(s) > 0) continue;
       }
       report_error(s, n);
-      return;
+      break;
     }
+    total += (unsigned)n;
     if ((unsigned)n < s->batch) {
-      if (!s->sent_in_poll || !spin_for_reply(s)) return;
+      if (!may_spin || !s->sent_in_poll || !spin_for_reply(s)) break;
       s->sent_in_poll = false;
     }
+    if (round == RECV_ROUNDS - 1) *empty = false;
   }
+  return total;
+}
+
+void receive_ready(udpk_sock *s) {
+  bool empty;
+  receive_drain(s, true, &empty);
+  if (!s->closed) coalesce_after_wake(s, empty);
 }
 
 /* ---------- receive features and the error queue ---------- */

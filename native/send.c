@@ -521,7 +521,7 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
      * which never left, gets its own try. */
     r = send_prepared(s, t, n, has_options);
   }
-  if (r > 0) s->sent_in_poll = true;
+  if (r > 0) s->sent_in_poll = s->sent_lately = true;
   return num(env, r);
 }
 

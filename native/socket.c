@@ -2,13 +2,15 @@
  * instance of the Socket class exported here.
  *
  * Lifetimes, because that is where addons like this one go wrong:
- *  - A udpk_sock outlives both its JS object and its poll handle: it is
- *    freed only when the finalizer has run AND the poll handle is closed
- *    (or was never opened), whichever comes last.
- *  - While the poll handle is active, the JS object and the sink are held
- *    strongly (so a receiving socket cannot be collected out from under
- *    the loop); otherwise weakly (so a forgotten socket is collected and
- *    its descriptor closed by the finalizer).
+ *  - A udpk_sock outlives both its JS object and its handles: it is freed
+ *    only when the finalizer has run AND the poll handle and the coalescing
+ *    tick handle (coalesce.c) are closed (or were never opened), whichever
+ *    comes last.
+ *  - While the poll handle is active or the socket is coalescing (ticking),
+ *    the JS object and the sink are held strongly (so a receiving socket
+ *    cannot be collected out from under the loop); otherwise weakly (so a
+ *    forgotten socket is collected and its descriptor closed by the
+ *    finalizer).
  *  - Every call into JavaScript may close the socket, stop it, or replace
  *    its sink; the state is re-read after each one. */
 #define _GNU_SOURCE
@@ -68,22 +70,34 @@ static void drop_sink(udpk_sock *s) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-static void on_poll_closed(uv_handle_t *h) {
-  udpk_sock *s = (udpk_sock *)h->data;
-  s->poll_state = POLL_CLOSED;
-  if (s->finalized) {
+static bool handle_done(int state) { return state == POLL_NONE || state == POLL_CLOSED; }
+
+void sock_handle_closed(udpk_sock *s) {
+  if (s->finalized && handle_done(s->poll_state) && handle_done(s->tick_state)) {
     free(s->slots);
     free(s);
   }
 }
 
-/* Brings the poll handle in line with what the socket wants. 0 or -errno. */
-static int update_poll(udpk_sock *s) {
+static void on_poll_closed(uv_handle_t *h) {
+  udpk_sock *s = (udpk_sock *)h->data;
+  s->poll_state = POLL_CLOSED;
+  sock_handle_closed(s);
+}
+
+int update_poll(udpk_sock *s) {
   int ev = 0, err;
   if (s->closed || s->fd < 0) return s->closed ? -EBADF : 0;
-  if (s->receiving) ev |= UV_READABLE;
+  /* Not receiving any more: no timer drains it either. */
+  if (s->ticking && !s->receiving) coalesce_pause(s);
+  /* While coalescing, the tick handle drains the socket instead. */
+  if (s->receiving && !s->ticking) ev |= UV_READABLE;
   if (s->want_writable && !s->writable_latched) ev |= UV_WRITABLE;
-  if (ev == s->poll_events) return 0;
+  if (ev == s->poll_events) {
+    /* Ticking may have stopped with nothing else to watch. */
+    set_strong(s, ev != 0 || s->ticking);
+    return 0;
+  }
   if (ev != 0) {
     if (s->poll_state == POLL_NONE) {
       err = uv_poll_init_socket(s->penv->loop, &s->poll, s->fd);
@@ -98,7 +112,7 @@ static int update_poll(udpk_sock *s) {
     uv_poll_stop(&s->poll);
   }
   s->poll_events = ev;
-  set_strong(s, ev != 0);
+  set_strong(s, ev != 0 || s->ticking);
   return 0;
 }
 
@@ -116,6 +130,7 @@ static void close_core(udpk_sock *s) {
     uv_close((uv_handle_t *)&s->poll, on_poll_closed);
     s->poll_state = POLL_CLOSING;
   }
+  coalesce_close(s);
   if (s->fd >= 0) {
     close(s->fd);
     s->fd = -1;
@@ -157,10 +172,7 @@ static void sock_finalize(napi_env env, void *data, void *hint) {
     delete_ref(env, &s->addrs_ref);
   }
   s->finalized = true;
-  if (s->poll_state == POLL_NONE || s->poll_state == POLL_CLOSED) {
-    free(s->slots);
-    free(s);
-  }
+  sock_handle_closed(s);
 }
 
 /* ---------- calls into JavaScript from the loop ---------- */
@@ -267,8 +279,12 @@ bool offload_enabled(void) {
 }
 
 static void adopt_fd(udpk_sock *s, int fd) {
+  uint32_t drops;
   s->fd = fd;
-  s->drop_counter = udpk_enable_drop_counter(fd) == 1;
+  /* Read on demand where the kernel lets us; SO_RXQ_OVFL (a control
+   * message on every datagram, a cost on every receive) only elsewhere. */
+  s->drops_on_demand = udpk_read_drops(fd, &drops) == 1;
+  s->drop_counter = !s->drops_on_demand && udpk_enable_drop_counter(fd) == 1;
   s->gro = offload_enabled() && udpk_enable_gro(fd) == 1;
   s->gso = offload_enabled() && udpk_gso_supported() == 1;
   if (!s->hook && !s->env_gone && napi_add_env_cleanup_hook(s->env, cleanup_hook, s) == napi_ok) s->hook = true;
@@ -436,7 +452,8 @@ napi_value m_dropped(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   udpk_sock *s = get_this(env, info, &argc, NULL);
   if (!s) return NULL;
-  return num(env, s->drop_counter ? (double)s->dropped : -1);
+  if (s->drops_on_demand && !s->closed && s->fd >= 0 && udpk_read_drops(s->fd, &s->dropped) == 1) return num(env, (double)s->dropped);
+  return num(env, s->drop_counter || s->drops_on_demand ? (double)s->dropped : -1);
 }
 
 static bool get_method(napi_env env, napi_value obj, const char *name, napi_value *out) {
@@ -499,6 +516,7 @@ napi_value m_ref(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   s->refd = true;
   if (s->poll_state == POLL_OPEN) uv_ref((uv_handle_t *)&s->poll);
+  if (s->tick_state == POLL_OPEN) uv_ref((uv_handle_t *)&s->tick);
   return NULL;
 }
 
@@ -508,6 +526,7 @@ napi_value m_unref(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   s->refd = false;
   if (s->poll_state == POLL_OPEN) uv_unref((uv_handle_t *)&s->poll);
+  if (s->tick_state == POLL_OPEN) uv_unref((uv_handle_t *)&s->tick);
   return NULL;
 }
 
@@ -550,6 +569,7 @@ napi_value m_construct(napi_env env, napi_callback_info info) {
   s->penv = e;
   s->family = (int)family;
   s->fd = -1;
+  s->tick_fd = -1;
   s->refd = true;
   s->batch = e->recv_batch;
   s->nslots = slots_for(s->batch);

@@ -6,6 +6,8 @@
  *   options.c  socket options and multicast membership
  *   recv.c     RecvMeta side: recvmmsg into the shared area, datagrams out
  *              to JavaScript in chunks
+ *   coalesce.c receive coalescing: under load, drain from a timer rather
+ *              than waking for every few datagrams
  *   send.c     Transmit side: payloads from JavaScript, sendmmsg, offload
  *   cmsg.c     every control message read or written
  *   binding.c  module init, the method table, argument helpers
@@ -116,10 +118,24 @@ typedef struct udpk_sock {
   bool writable_latched;
   bool refd;
   bool strong;
-  bool drop_counter;
+  bool drop_counter;    /* SO_RXQ_OVFL: a control message with every datagram */
+  bool drops_on_demand; /* the drop counter is read when asked (SO_MEMINFO) instead */
   bool gro; /* coalesced receives are split into datagrams */
   bool gso; /* same-size runs to one destination leave as one send */
   bool sent_in_poll; /* a send happened while handling a readable event */
+  bool sent_lately;  /* a send happened since the last receive wake-up (coalesce.c) */
+  /* Receive coalescing (coalesce.c): a periodic timer drains the socket
+   * while `ticking`, and the socket itself is not watched for readable. */
+  uv_poll_t tick;
+  int tick_state; /* POLL_* of the tick handle */
+  int tick_fd;
+  bool ticking;
+  bool first_tick;       /* the next tick is the early look after a start */
+  bool tick_unavailable; /* no timer on this platform: never coalesce */
+  unsigned close_wakes;  /* consecutive wake-ups closer together than the window */
+  unsigned wakes_to_start; /* close wake-ups needed to start; doubles after buffer pressure */
+  unsigned poor_ticks;   /* consecutive ticks that found (almost) nothing */
+  uint64_t last_wake_ns;
   unsigned spin_misses;
   unsigned spin_skip;
   struct timespec spin_window; /* start of the current waste-accounting window */
@@ -174,6 +190,11 @@ udpk_sock *get_this(napi_env env, napi_callback_info info, size_t *argc, napi_va
 /* UDPKIT_OFFLOAD=0 turns segmentation offload off. */
 bool offload_enabled(void);
 void call_sink(udpk_sock *s, napi_ref fn_ref, size_t argc, const napi_value *argv);
+/* Brings the poll handle in line with what the socket wants. 0 or -errno. */
+int update_poll(udpk_sock *s);
+/* A handle of s (poll or tick) finished closing: frees s if nothing else
+ * holds it. */
+void sock_handle_closed(udpk_sock *s);
 void report_error(udpk_sock *s, int err);
 
 napi_value m_construct(napi_env env, napi_callback_info info);
@@ -207,8 +228,23 @@ napi_value m_get_path_mtu(napi_env env, napi_callback_info info);
 /* ---------- recv.c ---------- */
 
 /* Drains a readable socket: rounds of receive_once, then maybe a short
- * spin for a reply. */
+ * spin for a reply, then perhaps a switch to coalescing. */
 void receive_ready(udpk_sock *s);
+/* Rounds of receive_once until the socket is empty or the rounds are used
+ * up (*empty tells which); with may_spin, a short spin for a reply after a
+ * send. The messages taken. */
+unsigned receive_drain(udpk_sock *s, bool may_spin, bool *empty);
+
+/* ---------- coalesce.c ---------- */
+
+/* After a readable wake-up that took the socket's queue empty: starts
+ * coalescing when wake-ups come closer together than the window. */
+void coalesce_after_wake(udpk_sock *s, bool empty);
+/* Stops coalescing without touching the socket's poll handle (update_poll
+ * does that next). */
+void coalesce_pause(udpk_sock *s);
+/* Closes the tick handle and its timer, for close_core. */
+void coalesce_close(udpk_sock *s);
 void rx_free(udpk_env *e);
 /* Reads the socket's error queue and hands what it held to sink.onIcmp.
  * The count read (0: it was empty), or -errno. */

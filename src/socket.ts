@@ -18,7 +18,7 @@ import {
   socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
-import { legacyMembersRemoved, syncBindAndConnect } from './node-line';
+import { bindFailureDropsCallback, legacyMembersRemoved, syncBindAndConnect } from './node-line';
 import { outOfRange, unsupportedFeature } from './errors';
 import { RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS } from './datapath/types';
 import {
@@ -197,6 +197,8 @@ export class Socket extends EventEmitter {
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #queue: QueuedWork[] | undefined;
+  /** Where a failed bind takes its callbacks away itself (bindFailureDropsCallback): how. */
+  #bindCallbacks: (() => void)[] | undefined;
   #familyName: 'IPv4' | 'IPv6';
 
   // Outgoing datagrams not yet handed to the kernel, from #outHead on.
@@ -386,22 +388,26 @@ export class Socket extends EventEmitter {
    */
   #onceBound(callback: () => void): void {
     const onListening = (): void => {
-      this.removeListener('listening', onListening);
-      this.removeListener('error', removeListeners);
+      removeListeners();
       callback.call(this);
     };
     const removeListeners = (): void => {
       this.removeListener('listening', onListening);
       this.removeListener('error', removeListeners);
+      this.#bindCallbacks = this.#bindCallbacks?.filter((f) => f !== removeListeners);
     };
     this.on('listening', onListening);
-    this.on('error', removeListeners);
+    if (bindFailureDropsCallback) (this.#bindCallbacks ??= []).push(removeListeners);
+    else this.on('error', removeListeners);
   }
 
-  /** A bind that did not happen: queued work is dropped (see QueuedWork), then 'error'. */
+  /** A bind that did not happen: queued work and bind callbacks are dropped (see QueuedWork), then 'error'. */
   #bindFailed(err: Error): void {
     this.#bindState = BindState.Unbound;
     this.#dropQueue();
+    const callbacks = this.#bindCallbacks;
+    this.#bindCallbacks = undefined;
+    if (callbacks) for (const remove of callbacks) remove();
     this.emit('error', err);
   }
 
