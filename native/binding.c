@@ -142,8 +142,13 @@ static napi_value m_platform(napi_env env, napi_callback_info info) {
       const char *name;
       int on;
     } flags[] = {
-        {"gso", offload_enabled() && udpk_gso_supported()}, {"gro", offload_enabled() && p.gro}, {"packetInfo", p.pktinfo}, {"ecn", p.ecn},
-        {"timestamps", p.timestamps}, {"recvErrors", p.recverr}, {"dontFragment", p.dontfrag},
+        {"gso", offload_enabled() && udpk_gso_supported()},
+        {"gro", offload_enabled() && p.gro},
+        {"packetInfo", p.pktinfo},
+        {"ecn", p.ecn},
+        {"timestamps", p.timestamps},
+        {"recvErrors", p.recverr},
+        {"dontFragment", p.dontfrag},
         {"mmsg", p.recvmmsg && p.sendmmsg},
     };
     size_t i;
