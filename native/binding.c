@@ -136,6 +136,27 @@ static napi_value m_platform(napi_env env, napi_callback_info info) {
   CALL(env, napi_set_named_property(env, obj, "dropCounter", v));
   CALL(env, napi_get_boolean(env, offload_enabled() && udpk_gso_supported() != 0, &v));
   CALL(env, napi_set_named_property(env, obj, "segmentationOffload", v));
+  {
+    /* What capabilities() reports: the kernel's support, probed once. */
+    const struct {
+      const char *name;
+      int on;
+    } flags[] = {
+        {"gso", offload_enabled() && udpk_gso_supported()},
+        {"gro", offload_enabled() && p.gro},
+        {"packetInfo", p.pktinfo},
+        {"ecn", p.ecn},
+        {"timestamps", p.timestamps},
+        {"recvErrors", p.recverr},
+        {"dontFragment", p.dontfrag},
+        {"mmsg", p.recvmmsg && p.sendmmsg},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+      CALL(env, napi_get_boolean(env, flags[i].on != 0, &v));
+      CALL(env, napi_set_named_property(env, obj, flags[i].name, v));
+    }
+  }
   return obj;
 }
 
@@ -188,7 +209,13 @@ NAPI_MODULE_INIT() {
       METHOD("setMulticastInterface", m_set_mcast_if),
       METHOD("setMembership", m_set_membership),
       METHOD("setSourceMembership", m_set_source_membership),
+      METHOD("setTOS", m_set_tos),
+      METHOD("getTOS", m_get_tos),
+      METHOD("setDontFragment", m_set_dont_fragment),
+      METHOD("getPathMTU", m_get_path_mtu),
+      METHOD("setRecvFeatures", m_set_recv_features),
       METHOD("send", m_send),
+      METHOD("segmentedSends", m_segmented_sends),
       METHOD("waitWritable", m_wait_writable),
       METHOD("droppedCount", m_dropped),
       METHOD("startReceiving", m_start),

@@ -193,3 +193,101 @@ napi_value m_set_source_membership(napi_env env, napi_callback_info info) {
   }
   return num(env, r < 0 ? -errno : 0);
 }
+
+/* ---------- TOS, fragmentation, path MTU ---------- */
+
+/* setTOS(value): the TOS byte (IPv4) or traffic class (IPv6) of every
+ * datagram sent afterwards. A v6 socket sets the IPv4 one as well for
+ * v4-mapped traffic (which an IPv6-only socket refuses, harmlessly). */
+napi_value m_set_tos(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udpk_sock *s = get_this(env, info, &argc, argv);
+  int64_t value;
+  int v, r;
+  if (!s) return NULL;
+  if (!get_integer(env, argv[0], 0, 255, "tos must be an integer in 0..255", &value)) return NULL;
+  if (s->closed || s->fd < 0) return num(env, -EBADF);
+  v = (int)value;
+  if (s->family == 4) {
+    r = setsockopt(s->fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+  } else {
+    r = setsockopt(s->fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v));
+    if (r == 0) setsockopt(s->fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+  }
+  if (r < 0) return num(env, -errno);
+  s->tos = v;
+  return num(env, 0);
+}
+
+napi_value m_get_tos(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  int v = 0;
+  socklen_t len = sizeof(v);
+  if (!s) return NULL;
+  if (s->closed || s->fd < 0) return num(env, -EBADF);
+  if (getsockopt(s->fd, s->family == 4 ? IPPROTO_IP : IPPROTO_IPV6, s->family == 4 ? IP_TOS : IPV6_TCLASS, &v, &len) < 0)
+    return num(env, -errno);
+  return num(env, v & 0xff);
+}
+
+/* setDontFragment(flag): true sets DF and never fragments locally (a
+ * datagram over the path MTU fails with EMSGSIZE, and ICMP "fragmentation
+ * needed" lowers the path MTU); false lets the kernel fragment. */
+napi_value m_set_dont_fragment(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  udpk_sock *s = get_this(env, info, &argc, argv);
+  bool on;
+  int r;
+  if (!s) return NULL;
+  if (!get_bool(env, argv[0], "flag must be a boolean", &on)) return NULL;
+  if (s->closed || s->fd < 0) return num(env, -EBADF);
+#if defined(IP_MTU_DISCOVER) && defined(IPV6_MTU_DISCOVER)
+  {
+    int v4 = on ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, v6 = on ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT;
+    if (s->family == 4) {
+      r = setsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+    } else {
+      r = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
+      if (r == 0) setsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+    }
+  }
+#else
+  (void)on;
+  r = -1;
+  errno = ENOTSUP;
+#endif
+  return num(env, r < 0 ? -errno : 0);
+}
+
+/* getPathMTU(): the kernel's path MTU to the connected peer (ENOTCONN on
+ * an unconnected socket). */
+napi_value m_get_path_mtu(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  if (s->closed || s->fd < 0) return num(env, -EBADF);
+#if defined(IP_MTU) && defined(IPV6_MTU)
+  {
+    int v = 0;
+    socklen_t len = sizeof(v);
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof(peer);
+    int level = IPPROTO_IP, name = IP_MTU;
+    /* A v6 socket connected to a v4-mapped peer asks the IPv4 layer. */
+    if (s->family == 6) {
+      if (getpeername(s->fd, (struct sockaddr *)&peer, &pl) < 0) return num(env, -errno);
+      if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&peer)->sin6_addr)) {
+        level = IPPROTO_IPV6;
+        name = IPV6_MTU;
+      }
+    }
+    if (getsockopt(s->fd, level, name, &v, &len) < 0) return num(env, -errno);
+    return num(env, v);
+  }
+#else
+  return num(env, -ENOTSUP);
+#endif
+}

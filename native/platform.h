@@ -10,6 +10,20 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#if defined(__linux__)
+#include <netinet/udp.h>
+/* Older C libraries lack the names; the numbers are the kernel's ABI. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#endif
+
 /* Same layout as Linux's struct mmsghdr, so a batch can be handed to
  * recvmmsg/sendmmsg without copying; other platforms just loop over it. */
 typedef struct udpk_msg {
@@ -21,6 +35,12 @@ typedef struct udpk_platform_info {
   int recvmmsg;  /* 1 when the batched syscalls are really there */
   int sendmmsg;
   int rxq_ovfl;  /* 1 when the platform has a kernel drop counter at all */
+  int gro;       /* receive coalescing (UDP_GRO) */
+  int pktinfo;   /* destination address and interface of received datagrams; source on send */
+  int ecn;       /* TOS / traffic class of received datagrams; per-datagram TOS on send */
+  int timestamps;
+  int recverr;   /* the error queue (IP_RECVERR) */
+  int dontfrag;  /* IP_MTU_DISCOVER and IP_MTU */
 } udpk_platform_info;
 
 /* Probes once per process; safe to call from several threads (workers). */

@@ -22,20 +22,21 @@ _Static_assert(offsetof(udpk_msg, len) == offsetof(struct mmsghdr, msg_len), "ud
 
 /* Written once under pthread_once, and after that only ever downgraded from
  * 1 to 0 should a syscall start answering ENOSYS; relaxed atomics suffice. */
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-
 static int have_recvmmsg;
 static int have_gso;
+static int have_gro;
+static int have_pktinfo;
+static int have_ecn;
+static int have_timestamps;
+static int have_recverr;
+static int have_dontfrag;
 static int have_sendmmsg;
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static int probe_flag(int fd, int level, int name) {
+  int on = 1;
+  return fd >= 0 && setsockopt(fd, level, name, &on, sizeof(on)) == 0;
+}
 
 static void probe(void) {
   /* An invalid descriptor tells the two cases apart without side effects:
@@ -49,8 +50,19 @@ static void probe(void) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), value = 0;
     socklen_t len = sizeof(value);
     int ok = fd >= 0 && getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
-    if (fd >= 0) close(fd);
     __atomic_store_n(&have_gso, ok, __ATOMIC_RELAXED);
+    /* The rest: each option is there when the kernel takes it. */
+    __atomic_store_n(&have_gro, probe_flag(fd, SOL_UDP, UDP_GRO), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_pktinfo, probe_flag(fd, IPPROTO_IP, IP_PKTINFO), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_ecn, probe_flag(fd, IPPROTO_IP, IP_RECVTOS), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_timestamps, probe_flag(fd, SOL_SOCKET, SO_TIMESTAMPNS), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_recverr, probe_flag(fd, IPPROTO_IP, IP_RECVERR), __ATOMIC_RELAXED);
+    {
+      int v = IP_PMTUDISC_DO;
+      __atomic_store_n(&have_dontfrag, fd >= 0 && setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)) == 0,
+                       __ATOMIC_RELAXED);
+    }
+    if (fd >= 0) close(fd);
   }
 }
 
@@ -76,6 +88,12 @@ udpk_platform_info udpk_platform_get(void) {
 #else
   info.rxq_ovfl = 0;
 #endif
+  info.gro = __atomic_load_n(&have_gro, __ATOMIC_RELAXED);
+  info.pktinfo = __atomic_load_n(&have_pktinfo, __ATOMIC_RELAXED);
+  info.ecn = __atomic_load_n(&have_ecn, __ATOMIC_RELAXED);
+  info.timestamps = __atomic_load_n(&have_timestamps, __ATOMIC_RELAXED);
+  info.recverr = __atomic_load_n(&have_recverr, __ATOMIC_RELAXED);
+  info.dontfrag = __atomic_load_n(&have_dontfrag, __ATOMIC_RELAXED);
   return info;
 }
 

@@ -5,13 +5,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 void udpk_platform_init(void) {}
 
 udpk_platform_info udpk_platform_get(void) {
-  udpk_platform_info info = {0, 0, 0};
+  udpk_platform_info info;
+  memset(&info, 0, sizeof(info));
   return info;
 }
 

@@ -4,8 +4,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 #include "cmsg.h"
@@ -48,7 +51,29 @@ void tx_free(tx_scratch *t) {
   free(t->group_ctrl);
   free(t->vals);
   free(t->iov);
+  free(t->src_vals);
+  free(t->ctrl);
+  free(t->split);
   memset(t, 0, sizeof(*t));
+}
+
+/* The per-datagram option arrays, allocated the first time a send has
+ * options: plain sends never pay for them. */
+static int tx_extras_init(tx_scratch *t) {
+  if (t->ctrl != NULL) return 0;
+  t->src_vals = calloc(MAX_SEND_MSGS, sizeof(*t->src_vals));
+  t->split = calloc(MAX_SEND_MSGS, sizeof(*t->split));
+  t->ctrl = calloc(MAX_SEND_MSGS, UDPK_TX_CTRL_SIZE);
+  if (!t->src_vals || !t->split || !t->ctrl) {
+    free(t->src_vals);
+    free(t->split);
+    free(t->ctrl);
+    t->src_vals = NULL;
+    t->split = NULL;
+    t->ctrl = NULL;
+    return -ENOMEM;
+  }
+  return 0;
 }
 
 static int tx_reserve(tx_scratch *t, size_t need) {
@@ -135,12 +160,14 @@ static int send_segmented(udpk_sock *s, tx_scratch *t, size_t n) {
     const struct msghdr *first = &t->msgs[i].hdr;
     size_t seg = msg_bytes(first), total = seg, iovs = first->msg_iovlen, j = i + 1;
     struct msghdr *out = &t->groups[g].hdr;
-    if (seg > 0) {
+    /* A datagram with options of its own (source, ECN, segment size)
+     * leaves alone. */
+    if (seg > 0 && first->msg_controllen == 0) {
       while (j < n && j - i < UDPK_MAX_GSO_SEGMENTS) {
         const struct msghdr *next = &t->msgs[j].hdr;
         size_t len = msg_bytes(next);
         if (len == 0 || len > seg || total + len > GSO_MAX_BYTES || iovs + next->msg_iovlen > (size_t)MAX_IOV_PER_MSG ||
-            !same_destination(first, next) || next->msg_iov != first->msg_iov + iovs)
+            !same_destination(first, next) || next->msg_iov != first->msg_iov + iovs || next->msg_controllen != 0)
           break;
         total += len;
         iovs += next->msg_iovlen;
@@ -169,6 +196,182 @@ static int send_segmented(udpk_sock *s, tx_scratch *t, size_t n) {
   return (int)datagrams;
 }
 
+/* t->split: a segment size (low 16 bits), with SPLIT_GSO while the kernel
+ * is to do the splitting (UDP_SEGMENT), without it when this file does. */
+#define SPLIT_GSO 0x10000u
+
+/* One buffer as datagrams of seg bytes, each its own sendmsg (software
+ * segmentation). 1 when the first went out (a later one the kernel refuses
+ * is dropped, as the network may drop any datagram), or -errno. */
+static int send_split(int fd, const struct msghdr *h, size_t seg) {
+  struct msghdr one = *h;
+  struct iovec piece;
+  const unsigned char *base = h->msg_iovlen ? h->msg_iov[0].iov_base : NULL;
+  size_t len = h->msg_iovlen ? h->msg_iov[0].iov_len : 0, off;
+  one.msg_iov = &piece;
+  one.msg_iovlen = 1;
+  for (off = 0; off < len; off += seg) {
+    ssize_t r;
+    piece.iov_base = (void *)(base + off);
+    piece.iov_len = len - off < seg ? len - off : seg;
+    do
+      r = sendmsg(fd, &one, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (off == 0) return -errno;
+      break;
+    }
+  }
+  return 1;
+}
+
+/* Sends datagrams that carry options of their own: runs of them with one
+ * sendmmsg, each software-segmented one by itself. How many went out, or
+ * -errno for the first. */
+static int send_with_options(udpk_sock *s, tx_scratch *t, size_t n) {
+  size_t i = 0, j;
+  while (i < n) {
+    int r;
+    if (t->split[i] != 0 && !(t->split[i] & SPLIT_GSO)) {
+      r = send_split(s->fd, &t->msgs[i].hdr, t->split[i]);
+      if (r < 0) return i == 0 ? r : (int)i;
+      i++;
+      continue;
+    }
+    for (j = i + 1; j < n && (t->split[j] == 0 || (t->split[j] & SPLIT_GSO)); j++) {
+    }
+    r = udpk_send_batch(s->fd, t->msgs + i, (unsigned)(j - i));
+    if (r < 0) {
+      if ((t->split[i] & SPLIT_GSO) && (r == -EINVAL || r == -EIO || r == -EMSGSIZE)) {
+        /* The path or the device cannot take this segment size: split the
+         * datagram here instead. */
+        udpk_strip_gso(&t->msgs[i].hdr);
+        t->split[i] &= ~SPLIT_GSO;
+        continue;
+      }
+      return i == 0 ? r : (int)i;
+    }
+    {
+      size_t k, want = j - i;
+      for (k = i; k < i + (size_t)r; k++)
+        if (t->split[k] & SPLIT_GSO) s->gso_sends++;
+      if ((size_t)r < want) return (int)(i + (size_t)r);
+    }
+    i = j;
+  }
+  return (int)n;
+}
+
+static bool v4_mapped(const struct sockaddr_storage *ss) {
+  return ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* The per-datagram options of datagram i (source, ECN, segment size) as
+ * its control data. 0, or -EINVAL for an unusable source or segmentation
+ * of a gathered (several-chunk) datagram. */
+static int prepare_options(udpk_sock *s, tx_scratch *t, size_t i, bool v4_peer, const int32_t *ecn, size_t ecn_len,
+                           const int32_t *segs, size_t segs_len) {
+  struct msghdr *h = &t->msgs[i].hdr;
+  struct sockaddr_storage src;
+  bool has_src = false, v4;
+  int tos = -1;
+  size_t seg = 0, cl;
+  t->split[i] = 0;
+  if (t->src_vals[i] != NULL) {
+    char text[UDPK_ADDR_MAX];
+    size_t len = 0;
+    socklen_t sl;
+    if (napi_get_value_string_utf8(s->env, t->src_vals[i], text, sizeof(text), &len) != napi_ok ||
+        len + 1 >= sizeof(text) || strlen(text) != len || udpk_parse_addr(s->family, text, 0, &src, &sl) < 0)
+      return -EINVAL;
+    has_src = true;
+  }
+  if (ecn != NULL && i < ecn_len && ecn[i] >= 0) tos = (s->tos & ~3) | (ecn[i] & 3);
+  if (segs != NULL && i < segs_len && segs[i] > 0 && segs[i] <= 65535) {
+    size_t total = msg_bytes(h);
+    seg = (size_t)segs[i];
+    if (total <= seg) {
+      seg = 0;
+    } else if (h->msg_iovlen != 1) {
+      return -EINVAL;
+    } else if (s->gso && (total + seg - 1) / seg <= UDPK_MAX_GSO_SEGMENTS && total <= GSO_MAX_BYTES) {
+      t->split[i] = (uint32_t)seg | SPLIT_GSO;
+    } else {
+      t->split[i] = (uint32_t)seg;
+      seg = 0;
+    }
+  }
+  v4 = s->family == 4 || (h->msg_namelen ? v4_mapped(&t->names[i]) : v4_peer) || (has_src && v4_mapped(&src));
+  cl = udpk_build_send_ctrl(t->ctrl + i * UDPK_TX_CTRL_SIZE, v4, has_src ? &src : NULL, tos,
+                            (t->split[i] & SPLIT_GSO) ? (uint16_t)seg : 0);
+  if (cl > 0) {
+    h->msg_control = t->ctrl + i * UDPK_TX_CTRL_SIZE;
+    h->msg_controllen = cl;
+  }
+  return 0;
+}
+
+static int send_prepared(udpk_sock *s, tx_scratch *t, size_t n, bool with_options) {
+  int r;
+  if (with_options) return send_with_options(s, t, n);
+  if (s->gso && n > 1) {
+    r = send_segmented(s, t, n);
+    if (r != SEGMENTED_NOT_USED) return r;
+  }
+  return udpk_send_batch(s->fd, t->msgs, (unsigned)n);
+}
+
+/* Nullish becomes NULL; anything but an Int32Array throws. */
+static bool optional_int32_array(napi_env env, napi_value *v, const char *what) {
+  bool ok = false;
+  napi_typedarray_type tt;
+  if (is_nullish(env, *v)) {
+    *v = NULL;
+    return true;
+  }
+  if (napi_is_typedarray(env, *v, &ok) != napi_ok || !ok ||
+      napi_get_typedarray_info(env, *v, &tt, NULL, NULL, NULL, NULL) != napi_ok || tt != napi_int32_array) {
+    type_error(env, what);
+    return false;
+  }
+  return true;
+}
+
+/* Reads the options object of send(): its arrays are checked here, their
+ * contents used once no JavaScript can run any more. */
+static bool get_options(napi_env env, napi_value opts, napi_value *sources, napi_value *ecn, napi_value *segs) {
+  napi_valuetype vt;
+  bool ok = false;
+  *sources = *ecn = *segs = NULL;
+  if (napi_typeof(env, opts, &vt) != napi_ok || vt != napi_object) {
+    type_error(env, "options must be an object or null");
+    return false;
+  }
+  if (napi_get_named_property(env, opts, "sources", sources) != napi_ok ||
+      napi_get_named_property(env, opts, "ecn", ecn) != napi_ok ||
+      napi_get_named_property(env, opts, "segmentSizes", segs) != napi_ok)
+    return false;
+  if (is_nullish(env, *sources)) {
+    *sources = NULL;
+  } else if (napi_is_array(env, *sources, &ok) != napi_ok || !ok) {
+    type_error(env, "options.sources must be an array or null");
+    return false;
+  }
+  return optional_int32_array(env, ecn, "options.ecn must be an Int32Array or null") &&
+         optional_int32_array(env, segs, "options.segmentSizes must be an Int32Array or null");
+}
+
+static const int32_t *int32_data(napi_env env, napi_value arr, size_t *len) {
+  void *data = NULL;
+  napi_typedarray_type tt;
+  *len = 0;
+  if (arr == NULL || napi_get_typedarray_info(env, arr, &tt, len, &data, NULL, NULL) != napi_ok || data == NULL) {
+    *len = 0;
+    return NULL;
+  }
+  return (const int32_t *)data;
+}
+
 static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value *argv) {
   bool is_arr = false, has_addrs, is_ta = false;
   uint32_t plen = 0, alen = UINT32_MAX, k, m;
@@ -177,6 +380,8 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
   int32_t *ports = NULL;
   size_t ports_len = SIZE_MAX;
   int r;
+  napi_value xsrc = NULL, xecn = NULL, xseg = NULL;
+  bool has_options = !is_nullish(env, argv[4]);
 
   if (napi_is_array(env, argv[0], &is_arr) != napi_ok || !is_arr) return type_error(env, "payloads must be an array");
   if (!get_integer(env, argv[1], 0, 9007199254740991.0, "count must be a non-negative integer", &count)) return NULL;
@@ -194,6 +399,10 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
     napi_typedarray_type tt;
     CALL(env, napi_get_typedarray_info(env, argv[2], &tt, &ports_len, NULL, NULL, NULL));
     if (tt != napi_int32_array) return type_error(env, "ports must be an Int32Array");
+  }
+  if (has_options) {
+    if (!get_options(env, argv[4], &xsrc, &xecn, &xseg)) return NULL;
+    if (tx_extras_init(t) < 0) return num(env, -ENOMEM);
   }
   CALL(env, napi_get_array_length(env, argv[0], &plen));
   if (s->closed || s->fd < 0) return num(env, -EBADF);
@@ -239,6 +448,16 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
       if (napi_typeof(env, t->addr_vals[i], &vt) != napi_ok || vt != napi_string)
         return type_error(env, "addresses must be strings");
     }
+    if (has_options) {
+      t->src_vals[i] = NULL;
+      if (xsrc != NULL) {
+        napi_valuetype vt;
+        CALL(env, napi_get_element(env, xsrc, (uint32_t)i, &t->src_vals[i]));
+        if (napi_typeof(env, t->src_vals[i], &vt) != napi_ok) return NULL;
+        if (vt == napi_undefined || vt == napi_null) t->src_vals[i] = NULL;
+        else if (vt != napi_string) return type_error(env, "options.sources must hold strings or null");
+      }
+    }
   }
   n = i;
 
@@ -276,21 +495,39 @@ static napi_value do_send(napi_env env, udpk_sock *s, tx_scratch *t, napi_value 
     h->msg_iovlen = t->nchunks[i];
   }
   n = i;
-  if (s->gso && n > 1) {
-    r = send_segmented(s, t, n);
-    if (r != SEGMENTED_NOT_USED) {
-      if (r > 0) s->sent_in_poll = s->sent_lately = true;
-      return num(env, r);
+  if (has_options) {
+    size_t ecn_len, segs_len;
+    const int32_t *ecn = int32_data(env, xecn, &ecn_len), *segs = int32_data(env, xseg, &segs_len);
+    bool v4_peer = false;
+    if (s->family == 6 && !has_addrs) {
+      struct sockaddr_storage peer;
+      socklen_t pl = sizeof(peer);
+      memset(&peer, 0, sizeof(peer));
+      if (getpeername(s->fd, (struct sockaddr *)&peer, &pl) == 0) v4_peer = v4_mapped(&peer);
     }
+    for (i = 0; i < n; i++) {
+      if ((r = prepare_options(s, t, i, v4_peer, ecn, ecn_len, segs, segs_len)) < 0) {
+        if (i == 0) return num(env, r);
+        break;
+      }
+    }
+    n = i;
   }
-  r = udpk_send_batch(s->fd, t->msgs, (unsigned)n);
+  r = send_prepared(s, t, n, has_options);
+  if (r < 0 && (s->recv_features & UDPK_RECV_ERRORS) && errqueue_pending(s->fd)) {
+    /* With recvErrors, an ICMP error an earlier datagram caused can fail
+     * this send (the kernel reports it to the next call): it is delivered
+     * as 'icmp' from the error queue, where it still is, and this datagram,
+     * which never left, gets its own try. */
+    r = send_prepared(s, t, n, has_options);
+  }
   if (r > 0) s->sent_in_poll = s->sent_lately = true;
   return num(env, r);
 }
 
 napi_value m_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
+  size_t argc = 5;
+  napi_value argv[5], result;
   udpk_sock *s = get_this(env, info, &argc, argv);
   udpk_env *e;
   tx_scratch own, *t;
@@ -318,4 +555,13 @@ napi_value m_send(napi_env env, napi_callback_info info) {
   else
     e->tx_busy = false;
   return result;
+}
+
+/* segmentedSends(): how many segmentSize datagrams left as one UDP GSO send
+ * (diagnostics; the tests tell GSO from the software split with it). */
+napi_value m_segmented_sends(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  return num(env, s->gso_sends);
 }

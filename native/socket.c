@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cmsg.h"
 #include "udpkit.h"
 
 #define MIN_ADDR_SLOTS 64u
@@ -49,6 +50,7 @@ static void set_strong(udpk_sock *s, bool strong) {
   ref_strength(s->env, s->fn_batch, strong);
   ref_strength(s->env, s->fn_error, strong);
   ref_strength(s->env, s->fn_writable, strong);
+  ref_strength(s->env, s->fn_icmp, strong);
   s->strong = strong;
 }
 
@@ -63,6 +65,7 @@ static void drop_sink(udpk_sock *s) {
   delete_ref(s->env, &s->fn_batch);
   delete_ref(s->env, &s->fn_error);
   delete_ref(s->env, &s->fn_writable);
+  delete_ref(s->env, &s->fn_icmp);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -165,6 +168,7 @@ static void sock_finalize(napi_env env, void *data, void *hint) {
     drop_sink(s);
     delete_ref(env, &s->self_ref);
     delete_ref(env, &s->meta_ref);
+    delete_ref(env, &s->info_ref);
     delete_ref(env, &s->addrs_ref);
   }
   s->finalized = true;
@@ -209,6 +213,20 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     int so_err = 0;
     socklen_t len = sizeof(so_err);
     s->poll_events = 0;
+    if (s->recv_features & UDPK_RECV_ERRORS) {
+      /* With recvErrors, POLLERR is the error queue: its entries go to
+       * onIcmp (and reading them clears the socket error they set). */
+      int n = drain_errqueue(s);
+      if (s->closed) return;
+      if (n > 0) {
+        if (update_poll(s) < 0) {
+          s->receiving = false;
+          s->want_writable = false;
+          update_poll(s);
+        }
+        return;
+      }
+    }
     if (s->fd >= 0 && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &so_err, &len) == 0 && so_err != 0) {
       if (update_poll(s) < 0) {
         s->receiving = false;
@@ -446,10 +464,11 @@ static bool get_method(napi_env env, napi_value obj, const char *name, napi_valu
 
 napi_value m_start(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], fb, fe, fw;
+  napi_value argv[1], fb, fe, fw, fi;
   udpk_sock *s = get_this(env, info, &argc, argv);
   napi_valuetype t;
   uint32_t initial;
+  bool has_icmp;
   int err;
   if (!s) return NULL;
   if (napi_typeof(env, argv[0], &t) != napi_ok || (t != napi_object && t != napi_function))
@@ -460,6 +479,12 @@ napi_value m_start(napi_env env, napi_callback_info info) {
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;
     return type_error(env, "sink must have onBatch, onRecvError and onWritable methods");
   }
+  /* onIcmp is optional: only recvErrors sockets need it. */
+  has_icmp = get_method(env, argv[0], "onIcmp", &fi);
+  if (!has_icmp) {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;
+  }
   /* The getters above may have closed us. */
   if (s->closed || s->fd < 0) return num(env, -EBADF);
   drop_sink(s);
@@ -468,6 +493,7 @@ napi_value m_start(napi_env env, napi_callback_info info) {
   CALL(env, napi_create_reference(env, fb, initial, &s->fn_batch));
   CALL(env, napi_create_reference(env, fe, initial, &s->fn_error));
   CALL(env, napi_create_reference(env, fw, initial, &s->fn_writable));
+  if (has_icmp) CALL(env, napi_create_reference(env, fi, initial, &s->fn_icmp));
   s->receiving = true;
   s->writable_latched = false;
   err = update_poll(s);

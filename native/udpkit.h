@@ -31,6 +31,9 @@
 
 #define SLOT_SIZE 65536u
 #define META_STRIDE 5
+/* recvInfo rows (src/datapath/types.ts), written only when a receive
+ * feature asked for them. */
+#define INFO_STRIDE 6
 #define RECV_FLAG_TRUNCATED 1
 #define DEFAULT_RECV_BATCH 32u
 #define MAX_RECV_BATCH 1024u
@@ -43,6 +46,12 @@ typedef struct rx_part {
   int32_t port;
   int32_t slot;
   int32_t flags;
+  /* Only with UDPK_RECV_PER_DATAGRAM features: */
+  int32_t dst_slot;
+  int32_t ifindex;
+  int32_t ecn;
+  int32_t ts_nsec;
+  int64_t ts_sec;
 } rx_part;
 
 typedef struct tx_scratch {
@@ -58,6 +67,11 @@ typedef struct tx_scratch {
   udpk_msg *groups;
   uint32_t *group_len;
   unsigned char *group_ctrl;
+  /* Per-datagram options (source, ECN, segment size), allocated on first
+   * use: */
+  napi_value *src_vals;
+  unsigned char *ctrl;
+  uint32_t *split; /* segment size, see SPLIT_GSO in send.c; 0: none */
 } tx_scratch;
 
 /* Per Node environment (main thread or worker). */
@@ -134,7 +148,13 @@ typedef struct udpk_sock {
   napi_ref fn_batch;
   napi_ref fn_error;
   napi_ref fn_writable;
+  napi_ref fn_icmp; /* optional: error-queue entries (recvErrors) */
   napi_ref meta_ref; /* the ArrayBuffer behind recvMeta */
+  napi_ref info_ref; /* the ArrayBuffer behind recvInfo */
+  int32_t *info;
+  unsigned recv_features; /* UDPK_RECV_* that are on */
+  int tos;                /* the last setTOS, the DSCP bits of a per-datagram ECN */
+  uint32_t gso_sends;     /* segmentSize datagrams the kernel segmented (diagnostics) */
   napi_ref addrs_ref;
   int32_t *meta;
   unsigned batch;
@@ -200,6 +220,10 @@ napi_value m_get_option(napi_env env, napi_callback_info info);
 napi_value m_set_mcast_if(napi_env env, napi_callback_info info);
 napi_value m_set_membership(napi_env env, napi_callback_info info);
 napi_value m_set_source_membership(napi_env env, napi_callback_info info);
+napi_value m_set_tos(napi_env env, napi_callback_info info);
+napi_value m_get_tos(napi_env env, napi_callback_info info);
+napi_value m_set_dont_fragment(napi_env env, napi_callback_info info);
+napi_value m_get_path_mtu(napi_env env, napi_callback_info info);
 
 /* ---------- recv.c ---------- */
 
@@ -222,10 +246,17 @@ void coalesce_pause(udpk_sock *s);
 /* Closes the tick handle and its timer, for close_core. */
 void coalesce_close(udpk_sock *s);
 void rx_free(udpk_env *e);
+/* Reads the socket's error queue and hands what it held to sink.onIcmp.
+ * The count read (0: it was empty), or -errno. */
+int drain_errqueue(udpk_sock *s);
+/* 1 when the error queue holds an entry (without taking it). */
+int errqueue_pending(int fd);
+napi_value m_set_recv_features(napi_env env, napi_callback_info info);
 
 /* ---------- send.c ---------- */
 
 void tx_free(tx_scratch *t);
 napi_value m_send(napi_env env, napi_callback_info info);
+napi_value m_segmented_sends(napi_env env, napi_callback_info info);
 
 #endif

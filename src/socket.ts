@@ -19,6 +19,12 @@ import {
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
 import { bindFailureDropsCallback, legacyMembersRemoved, syncBindAndConnect } from './node-line';
+import { outOfRange, unsupportedFeature } from './errors';
+import { RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS } from './datapath/types';
+import {
+  addPacketInfo, datagramOptions, icmpEvent, receiveFeatureMask, sendOptions,
+  type DatagramOptions, type PacketInfo, type QueuedOptions, type ReceiveFeatureOptions,
+} from './features';
 import {
   isArrayBufferView, toWirePort, validateAbortSignal, validateFunction, validatePort,
   validateString, validateUint32,
@@ -26,7 +32,7 @@ import {
 
 export type SocketType = 'udp4' | 'udp6';
 
-export interface SocketOptions {
+export interface SocketOptions extends ReceiveFeatureOptions {
   type: SocketType;
   reuseAddr?: boolean;
   /** SO_REUSEPORT (Node 22's option): several sockets, even in several processes, share one port. */
@@ -49,7 +55,7 @@ export interface BindOptions {
   fd?: number;
 }
 
-export interface RemoteInfo {
+export interface RemoteInfo extends PacketInfo {
   address: string;
   family: 'IPv4' | 'IPv6';
   port: number;
@@ -63,7 +69,7 @@ export interface AddressInfo {
 }
 
 /** One received datagram, as the 'messages' batch event and the promise API carry it. */
-export interface Datagram {
+export interface Datagram extends PacketInfo {
   data: Buffer;
   address: string;
   family: 'IPv4' | 'IPv6';
@@ -71,8 +77,8 @@ export interface Datagram {
   size: number;
 }
 
-/** One entry of `sendMany()`. */
-export interface OutgoingDatagram {
+/** One entry of `sendMany()` (source, ecn and segmentSize: see features.ts). */
+export interface OutgoingDatagram extends DatagramOptions {
   data: string | ArrayBufferView | ReadonlyArray<string | ArrayBufferView>;
   port?: number;
   address?: string;
@@ -214,6 +220,13 @@ export class Socket extends EventEmitter {
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
 
+  // Issue 12's features (features.ts): what createSocket asked for, what the
+  // kernel turned on, and per-datagram send options beside the send queue.
+  #recvFeatures = 0;
+  #recvFeaturesOn = 0;
+  #outOptions: (QueuedOptions | undefined)[] = [];
+  #outOptionCount = 0;
+
   /** @internal Use createSocket(). */
   constructor(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
     super();
@@ -252,6 +265,7 @@ export class Socket extends EventEmitter {
       this.#sendBlockList = options.sendBlockList;
     }
     this.#sendBufferSize = options.sendBufferSize;
+    this.#recvFeatures = receiveFeatureMask(options);
     if (typeof listener === 'function') this.on('message', listener);
 
     this.#sink = {
@@ -262,6 +276,12 @@ export class Socket extends EventEmitter {
       onWritable: () => {
         this.#blocked = false;
         this.#flush();
+      },
+      onIcmp: (reports) => {
+        for (const report of reports) {
+          if (!this.#handle) return;
+          this.emit('icmp', icmpEvent(report));
+        }
       },
     };
 
@@ -444,6 +464,7 @@ export class Socket extends EventEmitter {
   #startListening(emitLater = false): void {
     const handle = this.#handle!;
     this.#bindState = BindState.Bound;
+    if (this.#recvFeatures !== 0) this.#applyRecvFeatures(handle);
     this.#startReceiving(handle);
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, SocketOption.RecvBufferSize);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, SocketOption.SendBufferSize);
@@ -679,25 +700,25 @@ export class Socket extends EventEmitter {
   }
 
   /** A validated datagram: queue it until listening, resolve its destination, then batch it. */
-  #submit(payload: Payload, connected: boolean, port: number, address: string | null | undefined, cb: SendCallback | undefined): void {
+  #submit(payload: Payload, connected: boolean, port: number, address: string | null | undefined, cb: SendCallback | undefined, opts?: QueuedOptions | null): void {
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
     if (this.#bindState !== BindState.Bound) {
       this.#enqueue({
         run: () => {
-          if (this.#handle) this.#submit(payload, connected, port, address, cb);
+          if (this.#handle) this.#submit(payload, connected, port, address, cb, opts);
         },
       });
       return;
     }
     if (connected) {
-      this.#push(payload, null, 0, cb);
+      this.#push(payload, null, 0, cb, opts);
       return;
     }
     const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
     const literal = this.#resolver.literal(host);
     if (literal !== null) {
       if (this.#sendBlockList && this.#blocked_(literal, cb)) return;
-      this.#push(payload, literal, port, cb);
+      this.#push(payload, literal, port, cb, opts);
       return;
     }
     this.#resolver.resolve(host, (err, ip) => {
@@ -709,7 +730,7 @@ export class Socket extends EventEmitter {
       // Closed while resolving: dropped, and no callback, as in node:dgram.
       if (!this.#handle) return;
       if (this.#sendBlockList && this.#blocked_(ip, cb)) return;
-      this.#push(payload, ip, port, cb);
+      this.#push(payload, ip, port, cb, opts);
     });
   }
 
@@ -722,7 +743,7 @@ export class Socket extends EventEmitter {
     return true;
   }
 
-  #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined): void {
+  #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined, opts?: QueuedOptions | null): void {
     const i = this.#outLength++;
     if (i >= this.#outPorts.length) {
       const grown = new Int32Array(this.#outPorts.length * 2);
@@ -733,6 +754,8 @@ export class Socket extends EventEmitter {
     this.#outAddresses[i] = address;
     this.#outPorts[i] = port;
     this.#outCallbacks[i] = cb;
+    this.#outOptions[i] = opts ?? undefined;
+    if (opts) this.#outOptionCount++;
     const size = payloadSize(payload);
     this.#outSizes[i] = size;
     this.#outQueuedBytes += size;
@@ -763,7 +786,8 @@ export class Socket extends EventEmitter {
         : (head === 0 && end === this.#outLength ? this.#outAddresses : this.#outAddresses.slice(head, end)) as string[];
       let sent: number;
       try {
-        sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses);
+        sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses,
+          this.#outOptionCount > 0 ? sendOptions(this.#outOptions, head, end) : null);
       } catch (err) {
         // The datapath refused the arguments themselves: that datagram fails, the rest go on.
         this.#complete(head, err as Error);
@@ -808,6 +832,8 @@ export class Socket extends EventEmitter {
     this.#outCallbacks.length = 0;
     this.#outSizes.length = 0;
     this.#outQueuedBytes = 0;
+    this.#outOptions.length = 0;
+    this.#outOptionCount = 0;
   }
 
   /**
@@ -819,7 +845,7 @@ export class Socket extends EventEmitter {
     if (!Array.isArray(list)) throw invalidArgType('list', 'Array', list);
     if (callback !== undefined) validateFunction(callback, 'callback');
     const connected = this.#connectState === ConnectState.Connected;
-    const prepared: [Payload, number, string | undefined][] = [];
+    const prepared: [Payload, number, string | undefined, QueuedOptions | null][] = [];
     for (const entry of list as OutgoingDatagram[]) {
       if (entry === null || typeof entry !== 'object') throw invalidArgType('list[i]', 'Object', entry);
       const { data } = entry;
@@ -831,13 +857,15 @@ export class Socket extends EventEmitter {
         if (chunks === null) throw invalidArgType('buffer list arguments', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
         payload = chunks;
       } else throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+      const opts = datagramOptions(entry, this.#family);
+      if (opts !== null) payload = this.#withOptions(payload, opts);
       if (connected) {
         if (entry.port || entry.address) throw socketIsConnected();
-        prepared.push([payload, 0, undefined]);
+        prepared.push([payload, 0, undefined, opts]);
       } else {
         const port = validatePort(entry.port, 'Port', false);
         if (entry.address !== undefined && entry.address !== null) validateString(entry.address, 'address');
-        prepared.push([payload, port, entry.address ?? undefined]);
+        prepared.push([payload, port, entry.address ?? undefined, opts]);
       }
     }
     this.#healthCheck();
@@ -863,8 +891,8 @@ export class Socket extends EventEmitter {
       if (--pending === 0) finish(firstError);
     };
     if (callback) this.#unfinishedBatches.add(finish);
-    for (const [payload, port, address] of prepared) {
-      this.#submit(payload, connected, port, address, callback ? done : undefined);
+    for (const [payload, port, address, opts] of prepared) {
+      this.#submit(payload, connected, port, address, callback ? done : undefined, opts);
     }
   }
 
@@ -882,6 +910,8 @@ export class Socket extends EventEmitter {
     const wantMessage = this.listenerCount('message') > 0;
     const batch: Datagram[] | null = this.listenerCount('messages') > 0 ? [] : null;
     const bytes = new Uint8Array(data);
+    const infoMask = this.#recvFeaturesOn & (RECV_PACKET_INFO | RECV_ECN | RECV_TIMESTAMPS);
+    const info = infoMask !== 0 ? handle.recvInfo : undefined;
     for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
       const address = table[meta[m + 3]!]!;
       if (blockList !== undefined && blockList.check(address, blockFamily)) continue;
@@ -890,9 +920,14 @@ export class Socket extends EventEmitter {
       const msg = Buffer.allocUnsafeSlow(size);
       if (size > 0) msg.set(bytes.subarray(meta[m]!, meta[m]! + size));
       const port = meta[m + 2]!;
-      if (batch !== null) batch.push({ data: msg, address, family, port, size });
+      if (info === undefined) {
+        if (batch !== null) batch.push({ data: msg, address, family, port, size });
+      } else if (batch !== null) {
+        batch.push(addPacketInfo({ data: msg, address, family, port, size }, info, i * RECV_INFO_STRIDE, table, infoMask));
+      }
       if (wantMessage) {
-        this.emit('message', msg, { address, family, port, size });
+        this.emit('message', msg, info === undefined ? { address, family, port, size }
+          : addPacketInfo({ address, family, port, size }, info, i * RECV_INFO_STRIDE, table, infoMask));
         // Closed inside a listener: nothing more. (Paused only stops further reads:
         // what was already taken from the kernel is still delivered.)
         if (this.#handle !== handle) return;
@@ -1143,6 +1178,71 @@ export class Socket extends EventEmitter {
     this.#refed = false;
     this.#handle?.unref();
     return this;
+  }
+
+  // ---------------------------------------------------------------- issue 12 (features.ts)
+
+  /** Turns on what createSocket asked for, once the descriptor exists; what the kernel lacks stays off. */
+  #applyRecvFeatures(handle: DatapathSocket): void {
+    const on = handle.setRecvFeatures ? handle.setRecvFeatures(this.#recvFeatures) : 0;
+    this.#recvFeaturesOn = on > 0 ? on : 0;
+  }
+
+  /** Checks that the datapath can honour a datagram's options; a segmented datagram becomes one buffer. */
+  #withOptions(payload: Payload, opts: QueuedOptions): Payload {
+    const caps = this.#capabilities();
+    if (caps === null) throw unsupportedFeature('per-datagram send options (source, ecn, segmentSize)');
+    if (opts.source !== null && !caps.packetInfo) throw unsupportedFeature('source');
+    if (opts.ecn >= 0 && !caps.ecn) throw unsupportedFeature('ecn');
+    if (opts.segmentSize > 0 && !(payload instanceof Uint8Array)) return Buffer.concat(payload);
+    return payload;
+  }
+
+  /** The platform's capabilities when this socket's datapath is the native one (it has the features' methods), else null. */
+  #capabilities(): import('./capabilities').Capabilities | null {
+    if (!this.#handle || typeof this.#handle.setRecvFeatures !== 'function') return null;
+    return (require('./capabilities') as typeof import('./capabilities')).capabilities();
+  }
+
+  #feature<K extends 'setTOS' | 'getTOS' | 'setDontFragment' | 'getPathMTU'>(name: K): DatapathSocket {
+    const handle = this.#healthCheck();
+    if (typeof handle[name] !== 'function') throw unsupportedFeature(name);
+    return handle;
+  }
+
+  /** udpkit extension: the IPv4 TOS byte / IPv6 traffic class (DSCP and ECN bits) of every datagram sent after it. */
+  setTOS(tos: number): void {
+    if (typeof tos !== 'number') throw invalidArgType('tos', 'number', tos);
+    if (!Number.isInteger(tos) || tos < 0 || tos > 255) throw outOfRange('tos', '>= 0 && <= 255', tos);
+    const handle = this.#feature('setTOS');
+    if (!this.#capabilities()?.ecn) throw unsupportedFeature('setTOS');
+    const err = handle.setTOS!(tos);
+    if (err < 0) throw errnoException(err, 'setTOS');
+  }
+
+  /** udpkit extension: the TOS byte / traffic class the socket sends with. */
+  getTOS(): number {
+    const handle = this.#feature('getTOS');
+    const tos = handle.getTOS!();
+    if (tos < 0) throw errnoException(tos, 'getTOS');
+    return tos;
+  }
+
+  /** udpkit extension: true sets DF and never fragments (too big fails with EMSGSIZE); false lets the kernel fragment. */
+  setDontFragment(flag: boolean): void {
+    if (typeof flag !== 'boolean') throw invalidArgType('flag', 'boolean', flag);
+    const handle = this.#feature('setDontFragment');
+    if (!this.#capabilities()?.dontFragment) throw unsupportedFeature('setDontFragment');
+    const err = handle.setDontFragment!(flag);
+    if (err < 0) throw errnoException(err, 'setDontFragment');
+  }
+
+  /** udpkit extension: the kernel's path MTU to the connected peer (ENOTCONN when not connected). */
+  getPathMTU(): number {
+    const handle = this.#feature('getPathMTU');
+    const mtu = handle.getPathMTU!();
+    if (mtu < 0) throw errnoException(mtu, 'getPathMTU');
+    return mtu;
   }
 }
 

@@ -1,10 +1,11 @@
 // The native datapath: the addon's Socket class already has exactly the
 // seam's shape, so this file only finds the addon and gives it types.
 import * as path from 'node:path';
+import type { Capabilities } from '../capabilities';
 import type { Datapath, DatapathSocket, Family } from './types';
 
-/** What the platform layer found when it probed the kernel. */
-export interface PlatformInfo {
+/** What the platform layer found when it probed the kernel (Capabilities: what capabilities() reports). */
+export interface PlatformInfo extends Capabilities {
   recvmmsg: boolean;
   sendmmsg: boolean;
   dropCounter: boolean;
