@@ -1,0 +1,163 @@
+// The network's event queue and its notion of time. Every future happening
+// (a datagram arriving, a user timer firing) is a task ordered by (time, seq):
+// seq breaks ties in scheduling order, which is what makes a run replayable.
+//
+// Virtual mode: time stands still until advance() moves it. advance() pops the
+// tasks due, in order, and between two instants lets the code under test react
+// with one setImmediate turn: every process.nextTick and promise job queued by
+// what just ran (Socket's callbacks, 'connect', awaits) runs before virtual
+// time moves on. No real timer is involved, so a virtual hour costs no wall time.
+// Realtime mode: the same queue, driven by one real timer armed for its head.
+
+export interface Task {
+  readonly time: number;
+  readonly seq: number;
+  run: () => void;
+  /** A user callback: the code under test gets a turn right after it, as between Node's timers. */
+  readonly yields: boolean;
+  cancelled: boolean;
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class Scheduler {
+  readonly realtime: boolean;
+  #heap: Task[] = [];
+  #seq = 0;
+  #now = 0;
+  #origin: number;
+  #advancing = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  /** Where a realtime task's exception goes (virtual mode rejects advance() instead). */
+  onError: (err: unknown) => void = (err) => { throw err; };
+
+  constructor(realtime: boolean) {
+    this.realtime = realtime;
+    this.#origin = performance.now();
+  }
+
+  /** Milliseconds since the network was created. */
+  now(): number {
+    return this.realtime ? performance.now() - this.#origin : this.#now;
+  }
+
+  /** Runs `run` at virtual time `time` (not before now). */
+  at(time: number, run: () => void, yields = false): Task {
+    const task: Task = { time: Math.max(time, this.now()), seq: this.#seq++, run, yields, cancelled: false };
+    this.#push(task);
+    if (this.realtime) this.#arm();
+    return task;
+  }
+
+  cancel(task: Task): void {
+    task.cancelled = true;
+  }
+
+  /** Tasks still waiting (cancelled ones excluded). */
+  pending(): number {
+    let n = 0;
+    for (const t of this.#heap) if (!t.cancelled) n++;
+    return n;
+  }
+
+  async advance(ms: number): Promise<void> {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) {
+      throw new RangeError(`advance(ms): ms must be a finite number >= 0. Received ${String(ms)}`);
+    }
+    if (this.realtime) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return;
+    }
+    if (this.#advancing) throw new Error('advance() is already running; await it before calling it again');
+    this.#advancing = true;
+    const target = this.#now + ms;
+    try {
+      // Work the caller queued just before (sends flush on the next tick) goes first.
+      await settle();
+      for (;;) {
+        const head = this.#heap[0];
+        if (head === undefined || head.time > target) break;
+        this.#now = head.time;
+        // Everything due at this instant, then one turn for the code under test.
+        while (this.#heap.length > 0 && this.#heap[0]!.time <= this.#now) {
+          const task = this.#pop();
+          if (task.cancelled) continue;
+          task.run();
+          if (task.yields) break;
+        }
+        await settle();
+      }
+      this.#now = target;
+    } finally {
+      this.#advancing = false;
+    }
+  }
+
+  #arm(): void {
+    const head = this.#peekLive();
+    if (head === undefined) return;
+    if (this.#timer !== undefined && this.#timerAt <= head.time) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = head.time;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      const now = this.now();
+      try {
+        while (this.#heap.length > 0 && this.#heap[0]!.time <= now) {
+          const task = this.#pop();
+          if (!task.cancelled) task.run();
+        }
+      } catch (err) {
+        this.onError(err);
+      } finally {
+        this.#arm();
+      }
+    }, Math.max(0, head.time - this.now()));
+  }
+
+  #peekLive(): Task | undefined {
+    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
+    return this.#heap[0];
+  }
+
+  // A binary min-heap on (time, seq).
+  #less(a: Task, b: Task): boolean {
+    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  }
+
+  #push(task: Task): void {
+    const heap = this.#heap;
+    let i = heap.length;
+    heap.push(task);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(task, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = task;
+  }
+
+  #pop(): Task {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      const n = heap.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this.#less(heap[r]!, heap[l]!) ? r : l;
+        if (!this.#less(heap[c]!, last)) break;
+        heap[i] = heap[c]!;
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+}
