@@ -119,6 +119,13 @@ export function useDatapath(dp: Datapath): void {
   datapath = dp;
 }
 
+/**
+ * @internal The options key under which udpkit/vnet gives one Socket a
+ * datapath of its own. A symbol, so it can be neither passed by accident nor
+ * seen on the public module; such a socket never shares a cluster binding.
+ */
+export const kDatapath = Symbol('udpkit.datapath');
+
 function toBuffer(chunk: string | ArrayBufferView): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk);
   if (chunk instanceof Uint8Array) return chunk;
@@ -217,6 +224,7 @@ export class Socket extends EventEmitter {
 
   readonly #sink: RecvSink;
   #releaseShared: (() => void) | undefined;
+  #ownDatapath: boolean;
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
 
@@ -247,7 +255,9 @@ export class Socket extends EventEmitter {
     this.#family = type === 'udp4' ? 4 : 6;
     this.#familyName = type === 'udp4' ? 'IPv4' : 'IPv6';
     this.#resolver = new Resolver(this.#family, lookup);
-    this.#handle = getDatapath().createSocket(this.#family);
+    const own = (options as { [kDatapath]?: Datapath })[kDatapath];
+    this.#ownDatapath = own !== undefined;
+    this.#handle = (own ?? getDatapath()).createSocket(this.#family);
     this.#reuseAddr = !!options.reuseAddr;
     this.#reusePort = !!options.reusePort;
     this.#ipv6Only = !!options.ipv6Only;
@@ -370,7 +380,7 @@ export class Socket extends EventEmitter {
         return;
       }
       // reusePort sockets are each their own (the kernel spreads the load), as in Node 22.
-      if (!exclusive && !this.#reusePort && isClusterWorker()) this.#bindShared(ip, port);
+      if (!exclusive && !this.#reusePort && !this.#ownDatapath && isClusterWorker()) this.#bindShared(ip, port);
       else this.#bindResolved(ip, port);
     };
     const literal = this.#resolver.bindLiteral(address);
