@@ -61,8 +61,21 @@ function format6(b: Uint8Array): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
-/** Parses an IP literal (no zone), or returns null. */
+// Programs talk to a few peers over and over: parse each literal once.
+const cache = new Map<string, IP | null>();
+const CACHE_MAX = 4096;
+
+/** Parses an IP literal (no zone), or returns null. The result is shared: never modify it. */
 export function parseIP(text: string): IP | null {
+  let ip = cache.get(text);
+  if (ip !== undefined) return ip;
+  ip = parseUncached(text);
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(text, ip);
+  return ip;
+}
+
+function parseUncached(text: string): IP | null {
   if (isIPv4(text)) {
     const bytes = parse4(text);
     return { family: 4, bytes, text: bytes.join('.') };

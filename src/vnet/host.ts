@@ -5,9 +5,9 @@
 // VirtualSocket of this host.
 import { isIP } from 'node:net';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, type Datapath, type Family } from '../datapath/types';
-import type { LookupFunction } from '../lookup';
+import { kAnswersLiterals, type LookupFunction } from '../lookup';
 import { kDatapath, Socket, type RemoteInfo, type SocketOptions, type SocketType } from '../socket';
-import { isLoopback, isMulticast, isWildcard, mapV4, parseIP, unmapV4, type IP } from './address';
+import { broadcastOf, isLoopback, isMulticast, isWildcard, mapV4, parseIP, unmapV4, type IP } from './address';
 import type { Nat } from './nat';
 import type { Network } from './network';
 import { EADDRINUSE, EADDRNOTAVAIL, VirtualSocket } from './socket';
@@ -33,6 +33,12 @@ function notFound(hostname: string): NodeJS.ErrnoException {
   return err;
 }
 
+function answer(network: Network, hostname: string, family: number, callback: Parameters<LookupFunction>[2]): void {
+  const ip = network.resolveName(hostname, family);
+  if (ip === null) callback(notFound(hostname), '', undefined);
+  else callback(null, ip.text, ip.family);
+}
+
 export class Host {
   readonly network: Network;
   /** The host's addresses (without loopback), as given. */
@@ -40,6 +46,8 @@ export class Host {
   /** The name other hosts' sockets resolve to this host, if any. */
   readonly name: string | undefined;
   /** @internal */ readonly ips: readonly HostAddress[];
+  /** @internal Directed broadcast addresses of the host's IPv4 subnets. */
+  readonly broadcasts: ReadonlySet<string>;
   /** @internal The NAT this host sits behind, if any. */
   nat: Nat | null = null;
   /** @internal Bound sockets, in bind order. */
@@ -53,7 +61,10 @@ export class Host {
     this.ips = ips;
     this.addresses = ips.map((a) => a.ip.text);
     this.name = name;
+    this.broadcasts = new Set(ips.filter((a) => a.ip.family === 4 && a.prefix < 31).map((a) => broadcastOf(a.ip, a.prefix).text));
     const host = this;
+    // Socket may skip this lookup for IP literals, which it answers unchanged.
+    Object.defineProperty(this.lookup, kAnswersLiterals, { value: true });
     this.#datapath = {
       createSocket: (family: Family) => new VirtualSocket(host, family, network.recvBatchSize),
       recvBatchSize: network.recvBatchSize,
@@ -86,12 +97,9 @@ export class Host {
     const opts = options as unknown;
     const family = typeof opts === 'number' ? opts
       : typeof opts === 'object' && opts !== null ? Number((opts as { family?: unknown }).family) || 0 : 0;
-    process.nextTick(() => {
-      const ip = this.network.resolveName(String(hostname), family);
-      if (ip === null) callback(notFound(String(hostname)), '', undefined);
-      else callback(null, ip, isIP(ip));
-    });
+    process.nextTick(answer, this.network, String(hostname), family, callback);
   };
+
 
   /** @internal Whether `ip` is one of this host's addresses or loopback. */
   owns(ip: IP): boolean {

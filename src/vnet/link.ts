@@ -98,23 +98,36 @@ export class Direction {
     this.options = options;
   }
 
+  // Reused for every datagram: the caller reads it before the next carry().
+  readonly #result: Carried = { arrivals: [], reason: null, fragments: 1, lostFragments: 0 };
+
   carry(now: number, family: Family, payload: number, rng: Random): Carried {
     const o = this.options;
-    const sizes = fragmentSizes(family, payload, o.mtu);
+    const ip = IP_HEADER[family];
+    const total = UDP_HEADER + payload;
+    const whole = ip + total <= o.mtu;
+    // Fragment payloads are multiples of 8 bytes, except the last.
+    const per = whole ? total : Math.floor((o.mtu - ip - (family === 6 ? FRAG_HEADER_V6 : 0)) / 8) * 8;
+    const fragments = whole ? 1 : Math.ceil(total / per);
+    const head = whole ? ip : ip + (family === 6 ? FRAG_HEADER_V6 : 0);
     const copies = rng.chance(o.duplicate) ? 2 : 1;
-    const arrivals: number[] = [];
+    const out = this.#result;
+    out.arrivals.length = 0;
+    out.reason = null;
+    out.fragments = fragments;
+    out.lostFragments = 0;
     let reason: string | null = null;
-    let lostFragments = 0;
     for (let copy = 0; copy < copies; copy++) {
       let arrival = 0;
       let lost = 0;
-      for (const size of sizes) {
+      for (let f = 0; f < fragments; f++) {
+        const size = head + Math.min(per, total - f * per);
         let sent = now;
         if (o.rate > 0) {
           const start = Math.max(now, this.#busyUntil);
           if ((start - now) * o.rate / 1000 > o.queue) {
             reason ??= 'queue-full';
-            lost = sizes.length;
+            lost = fragments;
             break;
           }
           sent = start + (size * 1000) / o.rate;
@@ -130,15 +143,15 @@ export class Direction {
       }
       if (lost > 0) {
         // A datagram is reassembled only when every fragment made it.
-        reason ??= sizes.length > 1 ? 'fragment-loss' : 'loss';
-        if (copy === 0) lostFragments = lost;
+        reason ??= fragments > 1 ? 'fragment-loss' : 'loss';
+        if (copy === 0) out.lostFragments = lost;
         continue;
       }
       if (rng.chance(o.reorder)) arrival += o.reorderDelay >= 0 ? o.reorderDelay : Math.max(1, o.delay + o.jitter);
-      arrivals.push(Math.round(arrival * 1000) / 1000);
+      out.arrivals.push(Math.round(arrival * 1000) / 1000);
     }
-    if (arrivals.length > 0) reason = null;
-    return { arrivals, reason, fragments: sizes.length, lostFragments };
+    out.reason = out.arrivals.length > 0 ? null : reason;
+    return out;
   }
 }
 

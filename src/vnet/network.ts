@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import {
-  broadcastOf, endpointText, isLoopback, isMulticast, isWildcard, parseIP, unmapV4, type IP,
+  endpointText, isLoopback, isMulticast, isWildcard, parseIP, unmapV4, type IP,
 } from './address';
 import { Clock } from './clock';
 import { Host, type HostAddress } from './host';
@@ -221,23 +221,20 @@ export class Network extends EventEmitter {
   }
 
   /** @internal A host name as the host's lookup answers it, or null. */
-  resolveName(name: string, family: number): string | null {
-    if (isIP(name) !== 0) return name;
-    if (name === 'localhost') return family === 6 ? '::1' : '127.0.0.1';
+  resolveName(name: string, family: number): { text: string; family: number } | null {
+    const literal = isIP(name);
+    if (literal !== 0) return { text: name, family: literal };
+    if (name === 'localhost') return family === 6 ? { text: '::1', family: 6 } : { text: '127.0.0.1', family: 4 };
     const host = this.#names.get(name);
     if (host === undefined) return null;
-    for (const a of host.ips) if (family !== 4 && family !== 6 ? true : a.ip.family === family) return a.ip.text;
+    for (const a of host.ips) if (family !== 4 && family !== 6 ? true : a.ip.family === family) return a.ip;
     return null;
   }
 
   /** @internal Whether `ip` is a broadcast address for `host` (limited, or one of its subnets'). */
   isBroadcast(host: Host, ip: IP): boolean {
     if (ip.family !== 4) return false;
-    if (ip.text === '255.255.255.255') return true;
-    for (const a of host.ips) {
-      if (a.ip.family === 4 && a.prefix < 31 && broadcastOf(a.ip, a.prefix).text === ip.text) return true;
-    }
-    return false;
+    return ip.text === '255.255.255.255' || host.broadcasts.has(ip.text);
   }
 
   #trace(kind: TraceKind, reason: string | null, p: Packet, fragments: number, time = this.scheduler.now()): void {
@@ -288,7 +285,7 @@ export class Network extends EventEmitter {
     const route = this.#route(host, p);
     const to = 'to' in route ? route.to : null;
     const mtu = to === null ? this.#defaultLink.mtu : this.#direction(host, to).options.mtu;
-    this.#trace('send', null, p, fragmentSizes(dst.family, data.byteLength, mtu).length);
+    if (this.listenerCount('trace') > 0) this.#trace('send', null, p, fragmentSizes(dst.family, data.byteLength, mtu).length);
     this.#capture(p, mtu);
     if (to === null) {
       this.#trace('drop', (route as { drop: string }).drop, p, 1);

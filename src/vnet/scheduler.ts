@@ -3,10 +3,10 @@
 // seq breaks ties in scheduling order, which is what makes a run replayable.
 //
 // Virtual mode: time stands still until advance() moves it. advance() pops the
-// tasks due, in order, and between two instants lets the code under test react
-// with one setImmediate turn: every process.nextTick and promise job queued by
-// what just ran (Socket's callbacks, 'connect', awaits) runs before virtual
-// time moves on. No real timer is involved, so a virtual hour costs no wall time.
+// tasks due, in order, and between two instants lets the code under test
+// react: every process.nextTick and promise job queued by what just ran
+// (Socket's callbacks, 'connect', awaits) runs before virtual time moves on.
+// No real timer is involved, so a virtual hour costs no wall time.
 // Realtime mode: the same queue, driven by one real timer armed for its head.
 
 export interface Task {
@@ -17,8 +17,6 @@ export interface Task {
   readonly yields: boolean;
   cancelled: boolean;
 }
-
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Scheduler {
   readonly realtime: boolean;
@@ -61,37 +59,58 @@ export class Scheduler {
     return n;
   }
 
-  async advance(ms: number): Promise<void> {
+  advance(ms: number): Promise<void> {
     if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) {
-      throw new RangeError(`advance(ms): ms must be a finite number >= 0. Received ${String(ms)}`);
+      return Promise.reject(new RangeError(`advance(ms): ms must be a finite number >= 0. Received ${String(ms)}`));
     }
-    if (this.realtime) {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return;
-    }
-    if (this.#advancing) throw new Error('advance() is already running; await it before calling it again');
+    if (this.realtime) return new Promise((resolve) => setTimeout(resolve, ms));
+    if (this.#advancing) return Promise.reject(new Error('advance() is already running; await it before calling it again'));
     this.#advancing = true;
     const target = this.#now + ms;
-    try {
-      // Work the caller queued just before (sends flush on the next tick) goes first.
-      await settle();
-      for (;;) {
-        const head = this.#heap[0];
-        if (head === undefined || head.time > target) break;
-        this.#now = head.time;
-        // Everything due at this instant, then one turn for the code under test.
-        while (this.#heap.length > 0 && this.#heap[0]!.time <= this.#now) {
-          const task = this.#pop();
-          if (task.cancelled) continue;
-          task.run();
-          if (task.yields) break;
+    return new Promise<void>((resolve, reject) => {
+      // One instant per immediate. Node drains process.nextTick and promise
+      // jobs between two immediates of one check phase, so queuing the
+      // immediates in batches gives the code under test its full turn between
+      // instants without paying a whole event-loop iteration for each one.
+      let finished = false;
+      let queued = 0;
+      let batch = 1;
+      const step = (): void => {
+        queued--;
+        if (finished) return;
+        try {
+          const head = this.#heap[0];
+          if (head === undefined || head.time > target) {
+            finished = true;
+            this.#now = target;
+            this.#advancing = false;
+            resolve();
+            return;
+          }
+          this.#now = head.time;
+          // Everything due at this instant (a user timer ends it early, as Node runs ticks between timers).
+          while (this.#heap.length > 0 && this.#heap[0]!.time <= this.#now) {
+            const task = this.#pop();
+            if (task.cancelled) continue;
+            task.run();
+            if (task.yields) break;
+          }
+        } catch (err) {
+          finished = true;
+          this.#advancing = false;
+          reject(err);
+          return;
         }
-        await settle();
-      }
-      this.#now = target;
-    } finally {
-      this.#advancing = false;
-    }
+        if (queued === 0) more();
+      };
+      const more = (): void => {
+        for (let i = 0; i < batch; i++) setImmediate(step);
+        queued += batch;
+        batch = Math.min(batch * 2, 1024);
+      };
+      // The first step comes after the caller's own pending ticks (sends flush on the next tick).
+      more();
+    });
   }
 
   #arm(): void {

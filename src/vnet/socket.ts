@@ -40,17 +40,44 @@ const DATAGRAM_OVERHEAD = 768;
 const FD_BASE = 0x40000000;
 let nextFd = FD_BASE;
 
+// Datagrams in flight and receive batches are carved from shared chunks, each
+// region written once and never again (the seam's promise about `data`): far
+// fewer ArrayBuffers than one per datagram, and ArrayBuffers are what a busy
+// virtual network's GC pays for.
+const CHUNK = 1 << 16;
+let chunk = new ArrayBuffer(CHUNK);
+let chunkView = new Uint8Array(chunk);
+let chunkUsed = 0;
+
+function region(bytes: number): number {
+  if (chunkUsed + bytes > CHUNK) {
+    chunk = new ArrayBuffer(Math.max(CHUNK, bytes));
+    chunkView = new Uint8Array(chunk);
+    chunkUsed = 0;
+  }
+  const at = chunkUsed;
+  chunkUsed += bytes;
+  return at;
+}
+
 interface Queued {
   data: Uint8Array;
   address: string;
   port: number;
 }
 
+/** The datagram's bytes, copied now (as a kernel copies at send) into a shared chunk. */
 function concat(payload: Payload): Uint8Array {
-  if (payload instanceof Uint8Array) return payload.slice();
+  if (payload instanceof Uint8Array) {
+    const at = region(payload.byteLength);
+    const out = chunkView.subarray(at, at + payload.byteLength);
+    out.set(payload);
+    return out;
+  }
   let n = 0;
   for (const c of payload) n += c.byteLength;
-  const out = new Uint8Array(n);
+  const at = region(n);
+  const out = chunkView.subarray(at, at + n);
   let off = 0;
   for (const c of payload) {
     out.set(c, off);
@@ -400,8 +427,10 @@ export class VirtualSocket implements DatapathSocket {
     if (this.#drainScheduled || !this.#receiving || this.#inboxHead >= this.#inbox.length) return;
     this.#drainScheduled = true;
     const scheduler = this.host.network.scheduler;
-    scheduler.at(scheduler.now(), () => this.#drain());
+    scheduler.at(scheduler.now(), this.#drainTask);
   }
+
+  readonly #drainTask = (): void => this.#drain();
 
   #slot(address: string): number {
     const slots = this.recvAddresses.length;
@@ -435,6 +464,10 @@ export class VirtualSocket implements DatapathSocket {
       const end = Math.min(this.#inbox.length, start + this.#batch);
       let count = 0;
       let bytes = 0;
+      for (let i = start; i < end; i++) bytes += this.#inbox[i]!.data.byteLength;
+      const base = region(bytes);
+      const data = chunk;
+      bytes = base;
       for (let i = start; i < end; i++, count++) {
         const item = this.#inbox[i]!;
         const slot = this.#slot(item.address);
@@ -447,8 +480,7 @@ export class VirtualSocket implements DatapathSocket {
         meta[m + 4] = 0;
         bytes += item.data.byteLength;
       }
-      const data = new ArrayBuffer(bytes);
-      const view = new Uint8Array(data);
+      const view = chunkView;
       for (let i = 0; i < count; i++) {
         const item = this.#inbox[start + i]!;
         view.set(item.data, meta[i * RECV_META_STRIDE]!);
@@ -456,7 +488,7 @@ export class VirtualSocket implements DatapathSocket {
       }
       this.#inboxHead = start + count;
       if (this.#inboxHead === this.#inbox.length) {
-        this.#inbox = [];
+        this.#inbox.length = 0;
         this.#inboxHead = 0;
       }
       this.#sink.onBatch(count, data);
