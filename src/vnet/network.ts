@@ -328,7 +328,8 @@ export class Network extends EventEmitter {
   #carry(from: Host, to: Host, p: Packet, multi: boolean): void {
     const scheduler = this.scheduler;
     if (from === to) {
-      scheduler.at(scheduler.now(), () => this.#deliver(to, p, multi, 1));
+      // Loopback: the kernel queues it (and answers with ICMP) within the send call itself.
+      this.#deliver(to, p, multi, 1);
       return;
     }
     const c = this.#direction(from, to).carry(scheduler.now(), p.dst.family, p.data.byteLength, this.random);
@@ -361,7 +362,11 @@ export class Network extends EventEmitter {
     if (sender.isClosed || peer === null) return;
     const peerIP = unmapV4(peer.ip) ?? peer.ip;
     if (peerIP.text !== p.sentTo.text || peer.port !== p.sentPort) return;
-    const back = at === sender.host ? 0 : this.#direction(at, sender.host).options.delay;
+    if (at === sender.host) {
+      sender.refused();
+      return;
+    }
+    const back = this.#direction(at, sender.host).options.delay;
     this.scheduler.at(this.scheduler.now() + back, () => sender.refused());
   }
 }

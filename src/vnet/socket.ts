@@ -312,16 +312,18 @@ export class VirtualSocket implements DatapathSocket {
 
   send(payloads: readonly Payload[], count: number, ports: Int32Array | null, addresses: readonly string[] | null): number {
     if (this.#closed) return EBADF;
-    if (this.#pendingError !== 0) {
-      const err = this.#pendingError;
-      this.#pendingError = 0;
-      return err;
-    }
     if (this.bound === null) {
       const rc = this.bind(this.family === 4 ? '0.0.0.0' : '::', 0, 0);
       if (rc < 0) return rc;
     }
     for (let i = 0; i < count; i++) {
+      // A pending ICMP error fails the next send instead of it (sendmmsg: after the ones already sent).
+      if (this.#pendingError !== 0) {
+        if (i > 0) return i;
+        const err = this.#pendingError;
+        this.#pendingError = 0;
+        return err;
+      }
       const rc = this.#sendOne(payloads[i]!, ports === null ? 0 : ports[i]!, addresses === null ? null : addresses[i]!);
       if (rc < 0) return i === 0 ? rc : i;
     }
@@ -373,6 +375,10 @@ export class VirtualSocket implements DatapathSocket {
     this.#sink = sink;
     this.#receiving = true;
     this.#scheduleDrain();
+    if (this.#pendingError !== 0) {
+      const scheduler = this.host.network.scheduler;
+      scheduler.at(scheduler.now(), this.#reportTask);
+    }
     return 0;
   }
 
@@ -416,12 +422,25 @@ export class VirtualSocket implements DatapathSocket {
     return true;
   }
 
-  /** @internal An ICMP port unreachable came back for a datagram this (connected) socket sent. */
+  /**
+   * @internal An ICMP port unreachable came back for a datagram this
+   * (connected) socket sent. Like the kernel's pending socket error, it is
+   * reported once, by whichever comes first: the next send, or the receive
+   * side when the event loop next polls (an 'error' event).
+   */
   refused(): void {
     if (this.#closed) return;
-    if (this.#receiving && this.#sink !== null) this.#sink.onRecvError(ECONNREFUSED);
-    else this.#pendingError = ECONNREFUSED;
+    this.#pendingError = ECONNREFUSED;
+    const scheduler = this.host.network.scheduler;
+    scheduler.at(scheduler.now(), this.#reportTask);
   }
+
+  readonly #reportTask = (): void => {
+    if (this.#pendingError === 0 || !this.#receiving || this.#sink === null) return;
+    const err = this.#pendingError;
+    this.#pendingError = 0;
+    this.#sink.onRecvError(err);
+  };
 
   #scheduleDrain(): void {
     if (this.#drainScheduled || !this.#receiving || this.#inboxHead >= this.#inbox.length) return;
