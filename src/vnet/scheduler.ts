@@ -18,6 +18,8 @@ export interface Task {
   cancelled: boolean;
 }
 
+const noop = (): void => {};
+
 export class Scheduler {
   readonly realtime: boolean;
   #heap: Task[] = [];
@@ -25,6 +27,9 @@ export class Scheduler {
   #now = 0;
   #origin: number;
   #advancing = false;
+  #soon: (() => void)[] = [];
+  #soonArmed = false;
+  #inInstant = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   /** Where a realtime task's exception goes (virtual mode rejects advance() instead). */
@@ -46,6 +51,25 @@ export class Scheduler {
     this.#push(task);
     if (this.realtime) this.#arm();
     return task;
+  }
+
+  /**
+   * Runs `fn` at the end of the current instant, after the tasks due (or at
+   * the next instant when none is running). Receiving sockets drain this way:
+   * all datagrams arriving at one instant make one batch, and no task per datagram.
+   */
+  soon(fn: () => void): void {
+    this.#soon.push(fn);
+    if (!this.#inInstant && !this.#soonArmed) {
+      this.#soonArmed = true;
+      this.at(this.now(), noop);
+    }
+  }
+
+  #flushSoon(): void {
+    for (let i = 0; i < this.#soon.length; i++) this.#soon[i]!();
+    this.#soon.length = 0;
+    this.#soonArmed = false;
   }
 
   cancel(task: Task): void {
@@ -89,13 +113,19 @@ export class Scheduler {
           }
           this.#now = head.time;
           // Everything due at this instant (a user timer ends it early, as Node runs ticks between timers).
+          this.#inInstant = true;
           while (this.#heap.length > 0 && this.#heap[0]!.time <= this.#now) {
             const task = this.#pop();
             if (task.cancelled) continue;
             task.run();
             if (task.yields) break;
           }
+          this.#flushSoon();
+          this.#inInstant = false;
         } catch (err) {
+          this.#inInstant = false;
+          this.#soon.length = 0;
+          this.#soonArmed = false;
           finished = true;
           this.#advancing = false;
           reject(err);
@@ -124,13 +154,18 @@ export class Scheduler {
       this.#timerAt = Infinity;
       const now = this.now();
       try {
+        this.#inInstant = true;
         while (this.#heap.length > 0 && this.#heap[0]!.time <= now) {
           const task = this.#pop();
           if (!task.cancelled) task.run();
         }
+        this.#flushSoon();
       } catch (err) {
+        this.#soon.length = 0;
+        this.#soonArmed = false;
         this.onError(err);
       } finally {
+        this.#inInstant = false;
         this.#arm();
       }
     }, Math.max(0, head.time - this.now()));

@@ -445,8 +445,7 @@ export class VirtualSocket implements DatapathSocket {
   #scheduleDrain(): void {
     if (this.#drainScheduled || !this.#receiving || this.#inboxHead >= this.#inbox.length) return;
     this.#drainScheduled = true;
-    const scheduler = this.host.network.scheduler;
-    scheduler.at(scheduler.now(), this.#drainTask);
+    this.host.network.scheduler.soon(this.#drainTask);
   }
 
   readonly #drainTask = (): void => this.#drain();
