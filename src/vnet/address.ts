@@ -9,6 +9,19 @@ export interface IP {
   readonly family: Family;
   readonly bytes: Uint8Array;
   readonly text: string;
+  /** Classified once, when parsed: these are asked for every datagram. */
+  readonly wildcard: boolean;
+  readonly loopback: boolean;
+  readonly multicast: boolean;
+}
+
+function make(family: Family, bytes: Uint8Array, text: string): IP {
+  return {
+    family, bytes, text,
+    wildcard: bytes.every((b) => b === 0),
+    loopback: family === 4 ? bytes[0] === 127 : text === '::1',
+    multicast: family === 4 ? (bytes[0]! & 0xf0) === 0xe0 : bytes[0] === 0xff,
+  };
 }
 
 function parse4(text: string): Uint8Array {
@@ -78,11 +91,11 @@ export function parseIP(text: string): IP | null {
 function parseUncached(text: string): IP | null {
   if (isIPv4(text)) {
     const bytes = parse4(text);
-    return { family: 4, bytes, text: bytes.join('.') };
+    return make(4, bytes, bytes.join('.'));
   }
   if (isIPv6(text) && !text.includes('%')) {
     const bytes = parse6(text);
-    return { family: 6, bytes, text: format6(bytes) };
+    return make(6, bytes, format6(bytes));
   }
   return null;
 }
@@ -90,26 +103,25 @@ function parseUncached(text: string): IP | null {
 /** The IP from bytes. */
 export function ipFromBytes(bytes: Uint8Array): IP {
   const family: Family = bytes.length === 4 ? 4 : 6;
-  return { family, bytes, text: family === 4 ? bytes.join('.') : format6(bytes) };
+  return make(family, bytes, family === 4 ? bytes.join('.') : format6(bytes));
 }
 
 export function isWildcard(ip: IP): boolean {
-  return ip.bytes.every((b) => b === 0);
+  return ip.wildcard;
 }
 
 export function isLoopback(ip: IP): boolean {
-  if (ip.family === 4) return ip.bytes[0] === 127;
-  return ip.text === '::1';
+  return ip.loopback;
 }
 
 export function isMulticast(ip: IP): boolean {
-  return ip.family === 4 ? (ip.bytes[0]! & 0xf0) === 0xe0 : ip.bytes[0] === 0xff;
+  return ip.multicast;
 }
 
 /** ::ffff:a.b.c.d as its IPv4 address, or null. */
 export function unmapV4(ip: IP): IP | null {
   if (ip.family !== 6 || !ip.text.startsWith('::ffff:') || !ip.text.includes('.')) return null;
-  return ipFromBytes(ip.bytes.slice(12));
+  return parseIP(ip.text.slice(7));
 }
 
 /** a.b.c.d as ::ffff:a.b.c.d. */

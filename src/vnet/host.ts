@@ -134,7 +134,7 @@ export class Host {
     const conflicts = (p: number): boolean => {
       for (const other of this.sockets) {
         if (other.port !== p || other.isClosed) continue;
-        const theirs = Host.coverage(other.family, other.bound!, other.flags);
+        const theirs = other.coverage;
         const overlap = (a: string | null, b: string | null): boolean => a !== null && b !== null && (a === '*' || b === '*' || a === b);
         if (!overlap(mine.v4, theirs.v4) && !overlap(mine.v6, theirs.v6)) continue;
         const shared = ((flags & other.flags & BIND_REUSEADDR) !== 0) || ((flags & other.flags & BIND_REUSEPORT) !== 0);
@@ -158,6 +158,7 @@ export class Host {
     socket.bound = ip;
     socket.port = chosen;
     socket.flags = flags;
+    socket.coverage = mine;
     socket.bindSeq = ++this.#bindSeq;
     this.sockets.push(socket);
     return 0;
@@ -188,7 +189,7 @@ export class Host {
     if (multi && isMulticast(dst) && !this.joined(dst, src)) return out;
     for (const s of this.sockets) {
       if (s.port !== port || s.isClosed) continue;
-      const cov = Host.coverage(s.family, s.bound!, s.flags);
+      const cov = s.coverage;
       const want = dst.family === 4 ? cov.v4 : cov.v6;
       if (want === null || (want !== '*' && want !== dst.text)) continue;
       if (s.peer !== null) {

@@ -16,7 +16,7 @@ import { Direction, Link, fragmentSizes, resolveLinkOptions, type LinkOptions, t
 import { Nat, type NatBehaviour } from './nat';
 import { Capture } from './pcap';
 import { Random } from './random';
-import { Scheduler } from './scheduler';
+import { Scheduler, type Task } from './scheduler';
 import type { VirtualSocket } from './socket';
 import type { TraceEvent, TraceKind } from './trace';
 
@@ -49,7 +49,8 @@ export interface NatOptions {
   timeout?: number;
 }
 
-interface Packet {
+/** @internal */
+export interface Packet {
   id: number;
   src: IP;
   srcPort: number;
@@ -64,6 +65,32 @@ interface Packet {
 }
 
 const LOOPBACK_MTU = 65536;
+
+/** A datagram's arrival, as a scheduler task (one object, no closure, per datagram in flight). */
+class Arrival implements Task {
+  time: number;
+  seq = 0;
+  readonly yields = false;
+  cancelled = false;
+  readonly #network: Network;
+  readonly #to: Host;
+  readonly #packet: Packet;
+  readonly #multi: boolean;
+  readonly #fragments: number;
+
+  constructor(time: number, network: Network, to: Host, packet: Packet, multi: boolean, fragments: number) {
+    this.time = time;
+    this.#network = network;
+    this.#to = to;
+    this.#packet = packet;
+    this.#multi = multi;
+    this.#fragments = fragments;
+  }
+
+  run(): void {
+    this.#network.deliver(this.#to, this.#packet, this.#multi, this.#fragments);
+  }
+}
 
 function hostAddress(spec: unknown): HostAddress {
   if (typeof spec !== 'string') throw new TypeError(`a host address must be a string. Received ${String(spec)}`);
@@ -329,7 +356,7 @@ export class Network extends EventEmitter {
     const scheduler = this.scheduler;
     if (from === to) {
       // Loopback: the kernel queues it (and answers with ICMP) within the send call itself.
-      this.#deliver(to, p, multi, 1);
+      this.deliver(to, p, multi, 1);
       return;
     }
     const c = this.#direction(from, to).carry(scheduler.now(), p.dst.family, p.data.byteLength, this.random);
@@ -338,10 +365,11 @@ export class Network extends EventEmitter {
       return;
     }
     if (c.arrivals.length === 2) this.#trace('duplicate', 'link', p, c.fragments);
-    for (const t of c.arrivals) scheduler.at(t, () => this.#deliver(to, p, multi, c.fragments));
+    for (const t of c.arrivals) scheduler.schedule(new Arrival(t, this, to, p, multi, c.fragments));
   }
 
-  #deliver(to: Host, p: Packet, multi: boolean, fragments: number): void {
+  /** @internal A datagram reaches host `to`: hand it to the socket(s) it is for. */
+  deliver(to: Host, p: Packet, multi: boolean, fragments: number): void {
     const sockets = to.demux(p.dst, p.dstPort, p.src, p.srcPort, multi);
     if (sockets.length === 0) {
       if (multi) return;

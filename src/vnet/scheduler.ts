@@ -10,9 +10,9 @@
 // Realtime mode: the same queue, driven by one real timer armed for its head.
 
 export interface Task {
-  readonly time: number;
-  readonly seq: number;
-  run: () => void;
+  time: number;
+  seq: number;
+  run(): void;
   /** A user callback: the code under test gets a turn right after it, as between Node's timers. */
   readonly yields: boolean;
   cancelled: boolean;
@@ -47,7 +47,13 @@ export class Scheduler {
 
   /** Runs `run` at virtual time `time` (not before now). */
   at(time: number, run: () => void, yields = false): Task {
-    const task: Task = { time: Math.max(time, this.now()), seq: this.#seq++, run, yields, cancelled: false };
+    return this.schedule({ time, seq: 0, run, yields, cancelled: false });
+  }
+
+  /** Queues a task object (its time is raised to now, its seq assigned here). */
+  schedule<T extends Task>(task: T): T {
+    task.time = Math.max(task.time, this.now());
+    task.seq = this.#seq++;
     this.#push(task);
     if (this.realtime) this.#arm();
     return task;

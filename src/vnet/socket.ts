@@ -99,6 +99,8 @@ export class VirtualSocket implements DatapathSocket {
   local: IP | null = null;
   /** @internal */ peer: { ip: IP; port: number } | null = null;
   /** @internal */ flags = 0;
+  /** @internal The IPv4 and IPv6 destinations the binding takes ('*': any), see Host.coverage. */
+  coverage: { v4: string | null; v6: string | null } = { v4: null, v6: null };
   /** @internal Bind order on the host, the tie-break for datagrams several sockets could take. */
   bindSeq = 0;
   /** @internal Groups joined, as 'group|iface' keys; sources for source-specific joins. */
