@@ -241,11 +241,15 @@ export class VirtualSocket implements DatapathSocket {
     }
   }
 
-  /** An interface named by one of its addresses: one of the host's, of this family. */
+  /**
+   * An interface named by one of its addresses. IPv4: it must be one of the
+   * host's. IPv6 names interfaces by scope id only (libuv and Linux ignore the
+   * address part), and a virtual host has one interface: any address will do.
+   */
   #iface(iface: string): IP | number {
     const ip = parseIP(iface.split('%')[0]!);
     if (ip === null) return EINVAL;
-    if (!isWildcard(ip) && !this.host.owns(ip)) return this.family === 4 ? EADDRNOTAVAIL : ENODEV;
+    if (this.family === 4 && !isWildcard(ip) && !this.host.owns(ip)) return EADDRNOTAVAIL;
     return ip;
   }
 
@@ -253,7 +257,7 @@ export class VirtualSocket implements DatapathSocket {
     if (this.#fd < 0) return EBADF;
     const ip = this.#iface(iface);
     if (typeof ip === 'number') return ip;
-    this.multicastIface = isWildcard(ip) ? null : ip;
+    this.multicastIface = isWildcard(ip) || this.family === 6 ? null : ip;
     return 0;
   }
 
@@ -275,7 +279,7 @@ export class VirtualSocket implements DatapathSocket {
     if (iface !== null) {
       const ip = this.#iface(iface);
       if (typeof ip === 'number') return ip === EADDRNOTAVAIL ? ENODEV : ip;
-      ifaceText = ip.text;
+      ifaceText = this.family === 4 ? ip.text : '';
     }
     const key = `${g.text}|${ifaceText}`;
     const current = this.groups.get(key);
