@@ -3,7 +3,6 @@
 // ports, which socket a datagram goes to), and the name resolution its
 // sockets use. createSocket() returns udpkit's own Socket over a
 // VirtualSocket of this host.
-import { isIP } from 'node:net';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, type Datapath, type Family } from '../datapath/types';
 import { kAnswersLiterals, type LookupFunction } from '../lookup';
 import { kDatapath, Socket, type RemoteInfo, type SocketOptions, type SocketType } from '../socket';

@@ -23,7 +23,7 @@ interface Mapping {
 }
 
 export class Nat {
-  readonly publicAddress: IP;
+  /** @internal */ readonly publicIP: IP;
   readonly mapping: NatBehaviour;
   readonly filtering: NatBehaviour;
   /** Idle time after which a mapping is forgotten, ms. */
@@ -32,13 +32,20 @@ export class Nat {
   #byPort = new Map<number, Mapping>();
   #nextPort = 49152;
 
-  constructor(publicAddress: IP, mapping: NatBehaviour, filtering: NatBehaviour, timeout: number) {
-    this.publicAddress = publicAddress;
+  /** @internal Use network.nat(). */
+  constructor(publicIP: IP, mapping: NatBehaviour, filtering: NatBehaviour, timeout: number) {
+    this.publicIP = publicIP;
     this.mapping = mapping;
     this.filtering = filtering;
     this.timeout = timeout;
   }
 
+  /** The NAT's public IPv4 address. */
+  get publicAddress(): string {
+    return this.publicIP.text;
+  }
+
+  /** @internal */
   static behaviour(name: string, value: unknown, fallback: NatBehaviour): NatBehaviour {
     if (value === undefined) return fallback;
     if (!BEHAVIOURS.includes(value as NatBehaviour)) {

@@ -335,7 +335,7 @@ export class Network extends EventEmitter {
       if (q.ttl <= 1) return { drop: 'ttl' };
       const port = nat.outbound(q.src.text, q.srcPort, q.dst.text, q.dstPort, now);
       if (port < 0) return { drop: 'nat-no-mapping' };
-      q = { ...q, src: nat.publicAddress, srcPort: port, ttl: q.ttl - 1 };
+      q = { ...q, src: nat.publicIP, srcPort: port, ttl: q.ttl - 1 };
     }
     if (owner instanceof Nat) {
       const inside = owner.inbound(q.dstPort, q.src.text, q.srcPort, now);

@@ -12,7 +12,7 @@
 // close() releases the port, leaves its groups and drops what is queued.
 // Nothing here touches an OS descriptor: open(fd) fails with EBADF.
 import {
-  BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, RECV_META_STRIDE, SocketOption,
+  BIND_IPV6ONLY, RECV_META_STRIDE, SocketOption,
   type DatapathSocket, type Endpoint, type Family, type Payload, type RecvSink,
 } from '../datapath/types';
 import { isLoopback, isMulticast, isWildcard, mapV4, parseIP, unmapV4, type IP } from './address';
@@ -352,8 +352,9 @@ export class VirtualSocket implements DatapathSocket {
     }
     const data = concat(payload);
     if (data.byteLength > MAX_PAYLOAD[this.family]) return EMSGSIZE;
-    // A udp6 socket talking to ::ffff:a.b.c.d speaks IPv4 on the wire.
+    // A udp6 socket talking to ::ffff:a.b.c.d speaks IPv4 on the wire (unless it is IPv6-only).
     const wireDst = unmapV4(dst) ?? dst;
+    if (wireDst !== dst && (this.flags & BIND_IPV6ONLY) !== 0) return ENETUNREACH;
     let src = this.local ?? this.bound!;
     if (isWildcard(src) || unmapV4(src) !== null) {
       const chosen = isMulticast(wireDst) && this.multicastIface !== null ? this.multicastIface : this.host.sourceFor(wireDst);
