@@ -324,6 +324,18 @@ const udp4Only = {
     return { m: m.toString(), address: w.name(ri.address), family: ri.family };
   },
 
+  'dual stack: :: and 0.0.0.0 on one port conflict, unless the udp6 socket is ipv6Only': async (w) => {
+    const v4 = await bound(w, 'B', 'udp4', '0.0.0.0');
+    const port = v4.address().port;
+    const dual = w.createSocket('B', 'udp6');
+    const [err] = await w.until(new Promise((resolve) => { dual.once('error', (e) => resolve([e])); dual.bind(port, '::'); }));
+    const only = w.createSocket('B', { type: 'udp6', ipv6Only: true });
+    await w.until(new Promise((resolve, reject) => { only.once('error', reject); only.bind(port, '::', resolve); }));
+    const out = { err: fields(w, err), only: only.address().port === port };
+    v4.close(); dual.close(); only.close();
+    return out;
+  },
+
   'localhost: binds and connects to the loopback address': async (w) => {
     const r = w.createSocket('B', 'udp4');
     await w.until(new Promise((resolve) => r.bind(0, 'localhost', resolve)));

@@ -74,6 +74,28 @@ test('clock: timers fire in order at their virtual times; ticks and promises run
   await assert.rejects(net.advance(-1), RangeError);
 });
 
+test('no virtual time passes while the code under test reacts (promises, ticks, Socket callbacks)', async () => {
+  const net = new Network();
+  const a = net.host('10.0.0.1');
+  const b = net.host('10.0.0.2');
+  net.link(a, b, { delay: 10 });
+  const events = recorder(net);
+  const server = await boundOn(net, b, 'udp4', 7);
+  server.on('message', async (msg, rinfo) => {
+    await Promise.resolve();
+    await new Promise((resolve) => process.nextTick(resolve));
+    server.send(msg, rinfo.port, rinfo.address, () => {
+      process.nextTick(() => server.send('after-callback', rinfo.port, rinfo.address));
+    });
+  });
+  const client = a.createSocket('udp4');
+  client.send('ping', 7, '10.0.0.2');
+  await net.advance(100);
+  assert.deepEqual(events.filter((e) => e.kind === 'send').map((e) => [e.time, e.size]), [[0, 4], [10, 4], [10, 14]]);
+  assert.deepEqual(events.filter((e) => e.kind === 'deliver').map((e) => e.time), [10, 20, 20]);
+  client.close(); server.close();
+});
+
 test('loss: about the given fraction is lost, and every loss is in the trace', async () => {
   const net = new Network({ seed: 1 });
   const a = net.host('10.0.0.1');
