@@ -463,7 +463,7 @@ test('sockets are udpkit Sockets; the udpkit module keeps exactly node:dgram\'s 
   const s = net.host('10.0.0.1').createSocket('udp4');
   assert.ok(s instanceof udpkit.Socket);
   s.close();
-  assert.deepEqual(Object.keys(udpkit).sort(), ['Socket', '_createSocketHandle', 'createSocket']);
+  assert.deepEqual(Object.keys(udpkit), Object.keys(require('node:dgram')));
   const esm = await import(path.join(path.dirname(VNET_PATH), 'vnet.mjs'));
   assert.equal(esm.Network, Network);
 });
