@@ -39,7 +39,8 @@ export class Resolver {
 
   /**
    * An IP literal that needs no lookup at all, or null. Only without a custom
-   * lookup: a user's lookup is called for every address, as Node does.
+   * lookup: a user's lookup is called for every address, as Node does (a
+   * vnet host's own lookup excepted: it answers a literal with itself).
    */
   literal(address: unknown): string | null {
     if (typeof address !== 'string') return null;
