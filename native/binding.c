@@ -196,6 +196,7 @@ NAPI_MODULE_INIT() {
       METHOD("ref", m_ref),
       METHOD("unref", m_unref),
       METHOD("close", m_close),
+      METHOD("share", m_share),
   };
   udpk_platform_init();
   e = calloc(1, sizeof(*e));

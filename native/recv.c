@@ -212,7 +212,9 @@ static void rx_chunk_add(rx_chunk *c, const unsigned char *data, size_t len, int
 
 static int receive_once(udpk_sock *s) {
   udpk_env *e = s->penv;
-  unsigned batch = s->batch, i;
+  /* Shared: one datagram per crossing into JavaScript, so that none is
+   * taken that a close or a pause in a listener would leave undelivered. */
+  unsigned batch = s->shared ? 1 : s->batch, i;
   int n, deferred = 0, err = 0;
   bool ctrl = s->drop_counter || s->gro;
   rx_chunk chunk;
@@ -324,9 +326,11 @@ static bool spin_for_reply(udpk_sock *s) {
 }
 
 void receive_ready(udpk_sock *s) {
-  int round;
+  /* Shared sockets take one datagram a round, and get as many rounds as
+   * batched ones get datagrams. */
+  unsigned round, rounds = s->shared ? RECV_ROUNDS * s->batch : RECV_ROUNDS, want = s->shared ? 1 : s->batch;
   s->sent_in_poll = false;
-  for (round = 0; round < RECV_ROUNDS; round++) {
+  for (round = 0; round < rounds; round++) {
     int n;
     if (!s->receiving || s->closed || s->fd < 0) return;
     n = receive_once(s);
@@ -335,7 +339,7 @@ void receive_ready(udpk_sock *s) {
       report_error(s, n);
       return;
     }
-    if ((unsigned)n < s->batch) {
+    if ((unsigned)n < want) {
       if (!s->sent_in_poll || !spin_for_reply(s)) return;
       s->sent_in_poll = false;
     }

@@ -251,7 +251,10 @@ bool offload_enabled(void) {
 static void adopt_fd(udpk_sock *s, int fd) {
   s->fd = fd;
   s->drop_counter = udpk_enable_drop_counter(fd) == 1;
-  s->gro = offload_enabled() && udpk_enable_gro(fd) == 1;
+  /* A shared descriptor may come with coalescing on (its other owner may
+   * be udpkit): off, so that one read is one datagram, here and there. */
+  if (s->shared) udpk_disable_gro(fd);
+  s->gro = !s->shared && offload_enabled() && udpk_enable_gro(fd) == 1;
   s->gso = offload_enabled() && udpk_gso_supported() == 1;
   if (!s->hook && !s->env_gone && napi_add_env_cleanup_hook(s->env, cleanup_hook, s) == napi_ok) s->hook = true;
 }
@@ -318,6 +321,8 @@ napi_value m_open(napi_env env, napi_callback_info info) {
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return num(env, -errno);
   if (type != SOCK_DGRAM) return num(env, -EINVAL);
   if ((err = udpk_set_nonblock((int)fd)) < 0) return num(env, err);
+  /* Whoever handed us the descriptor may still hold it, or pass it on. */
+  s->shared = true;
   adopt_fd(s, (int)fd);
   return num(env, 0);
 }
@@ -490,6 +495,19 @@ napi_value m_close(napi_env env, napi_callback_info info) {
   udpk_sock *s = get_this(env, info, &argc, NULL);
   if (!s) return NULL;
   sock_close(s);
+  return NULL;
+}
+
+/* share(): the descriptor was handed out (its number was read to pass it
+ * on), so other processes may read from it from now on. */
+napi_value m_share(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  if (s->shared || s->closed) return NULL;
+  s->shared = true;
+  if (s->gro && s->fd >= 0) udpk_disable_gro(s->fd);
+  s->gro = false;
   return NULL;
 }
 

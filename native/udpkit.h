@@ -104,6 +104,10 @@ typedef struct udpk_sock {
   bool strong;
   bool drop_counter;
   bool gro; /* coalesced receives are split into datagrams */
+  /* Other processes may hold the descriptor (it was adopted, or handed
+   * out): a datagram is taken from the kernel only once the previous one
+   * has been delivered, so closing or pausing leaves the rest to them. */
+  bool shared;
   bool gso; /* same-size runs to one destination leave as one send */
   bool sent_in_poll; /* a send happened while handling a readable event */
   unsigned spin_misses;
@@ -171,6 +175,7 @@ napi_value m_stop(napi_env env, napi_callback_info info);
 napi_value m_ref(napi_env env, napi_callback_info info);
 napi_value m_unref(napi_env env, napi_callback_info info);
 napi_value m_close(napi_env env, napi_callback_info info);
+napi_value m_share(napi_env env, napi_callback_info info);
 
 /* ---------- options.c ---------- */
 

@@ -261,8 +261,15 @@ export class Socket extends EventEmitter {
     registerLegacyView(this, {
       handle: () => {
         const handle = this.#handle;
-        // What old code reads off Node's handle: mostly `fd`.
-        return handle && { get fd(): number { return handle.fd(); } };
+        // What old code reads off Node's handle: mostly `fd`, often to pass it
+        // to another process, so from then on the descriptor counts as shared.
+        return handle && {
+          get fd(): number {
+            const fd = handle.fd();
+            if (fd >= 0) handle.share();
+            return fd;
+          },
+        };
       },
       receiving: () => this.#receiving,
       bindState: () => this.#bindState,
