@@ -85,8 +85,8 @@ async function withWorkers(list, fn) {
 // Scenarios: each runs once and returns raw figures.
 
 /** Receiver under a generator at `rate` (0 = flood). */
-async function runRecv(mode, { impl, api, size, rate }) {
-  const rx = spawnWorker({ role: 'recv', impl, api, recvBufferSize: RCVBUF });
+async function runRecv(mode, { impl, api, size, rate, shared }) {
+  const rx = spawnWorker({ role: 'recv', impl, api, shared, recvBufferSize: RCVBUF });
   let gen = null;
   return withWorkers([rx, null], async () => {
     const { port } = await rx.next('ready');
@@ -156,6 +156,8 @@ async function runPing(mode, { impl }) {
 const NODE_MSG = { impl: 'node', api: 'message', label: "node:dgram 'message'" };
 const KIT_MSG = { impl: 'udpkit', api: 'message', label: "udpkit 'message'" };
 const KIT_BATCH = { impl: 'udpkit', api: 'messages', label: "udpkit 'messages' (batch)" };
+// A descriptor other processes may hold (its _handle.fd was read): one datagram per read.
+const KIT_SHARED = { impl: 'udpkit', api: 'message', shared: true, label: "udpkit 'message', shared descriptor" };
 const NODE_SEND = { impl: 'node', api: 'send', label: 'node:dgram send()' };
 const KIT_SEND = { impl: 'udpkit', api: 'send', label: 'udpkit send()' };
 const KIT_MANY = { impl: 'udpkit', api: 'sendMany', label: 'udpkit sendMany()' };
@@ -174,8 +176,8 @@ function scenarios() {
     list.push({
       id: `recv-sat-${size}`,
       title: `receive ${size} B, saturation`,
-      variants: [NODE_MSG, KIT_MSG, KIT_BATCH],
-      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: 0 }),
+      variants: [NODE_MSG, KIT_MSG, KIT_BATCH, KIT_SHARED],
+      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: 0, shared: v.shared }),
       metrics: [
         {
           id: `recv-sat-${size}`,
@@ -218,8 +220,8 @@ function scenarios() {
     list.push({
       id: `recv-cpu-${size}`,
       title: `receive ${size} B at ${OFFERED_RATE / 1000}k/s`,
-      variants: [NODE_MSG, KIT_MSG, KIT_BATCH],
-      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: OFFERED_RATE }),
+      variants: [NODE_MSG, KIT_MSG, KIT_BATCH, KIT_SHARED],
+      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: OFFERED_RATE, shared: v.shared }),
       metrics: [
         {
           id: `recv-cpu-${size}`,
@@ -493,6 +495,7 @@ function markdown(results) {
     `- **Receive, saturation**: a generator process floods 127.0.0.1 with ${s.generator}; the receiver counts what it gets during the window. Receivers ask for SO_RCVBUF = ${s.recvBufferSize} bytes (both impls; the kernel caps it at net.core.rmem_max).`,
     `- **Receive CPU per datagram**: the same, with the generator paced at ${s.offeredRate / 1000}k datagrams/s (bursts per 1 ms timer tick); the receiver's process.cpuUsage() (user + system) over the window divided by the datagrams it received. This is the stable figure on a noisy machine.`,
     "- 'message' rows listen to 'message'; the batch row listens to udpkit's 'messages' only. Both batch ratios are against node:dgram's 'message'.",
+    "- The shared-descriptor row is udpkit 'message' on a socket whose `_handle.fd` was read, so that other processes may hold its descriptor: it takes one datagram per read and per call into JavaScript (docs/process.md), the price of never reading a datagram it does not deliver.",
     `- **Send**: the sender under test sends 64 B datagrams flat out in bursts of ${s.sendBurst} (send(): ${s.sendBurst} calls, a callback on the last; sendMany(): one call of ${s.sendBurst}), counting what was handed to the kernel and its own CPU. The other end is a udpkit socket in another process that only counts (batches), the same for both impls. Sending to a closed port instead would make the kernel answer every datagram with an ICMP port-unreachable (rate-limited) inside the sender's own system time; a live receiver is the realistic case and keeps the receive side in its own process.`,
     `- **Ping-pong**: ${s.pingCount} sequential 64 B round trips after ${s.pingWarmup} warm-up ones, client and echo server in separate processes, same impl on both sides.`,
     '- **Capacity**: under the same flood, datagrams received per second of receiver CPU (user + system). When the generator, not the receiver, is the bottleneck (the receiver uses less than a whole core) the raw saturation rate says little and this is the comparable figure; the utilisation rows show which case a run was in.',

@@ -61,6 +61,11 @@ async function recv() {
   const dgram = loadImpl(cfg.impl);
   const s = await bindSocket(dgram, { recvBufferSize: cfg.recvBufferSize });
   s.on('error', () => {});
+  if (cfg.shared) {
+    // Reading the descriptor (to pass it on) makes it shared: one datagram per read from then on.
+    process.noDeprecation = true;
+    if (!(s._handle.fd > 0)) throw new Error('no descriptor');
+  }
   let count = 0;
   if (cfg.api === 'messages') s.on('messages', (batch) => (count += batch.length));
   else s.on('message', () => count++);
