@@ -197,6 +197,8 @@ NAPI_MODULE_INIT() {
       METHOD("unref", m_unref),
       METHOD("close", m_close),
       METHOD("share", m_share),
+      {"recvMeta", NULL, NULL, m_recv_meta, NULL, NULL, napi_enumerable, NULL},
+      {"recvAddresses", NULL, NULL, m_recv_addresses, NULL, NULL, napi_enumerable, NULL},
   };
   udpk_platform_init();
   e = calloc(1, sizeof(*e));

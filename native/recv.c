@@ -57,6 +57,99 @@ void rx_free(udpk_env *e) {
   free(e->rx_buf);
 }
 
+/* ---------- per-socket receive state ---------- */
+
+/* What a socket needs only once it receives: the sender address slots,
+ * recvMeta and recvAddresses. Made on first use, so that a socket closed
+ * before any datagram came never has them, and let go at close: a program
+ * that opens and closes sockets without ever yielding to the event loop
+ * (where finalizers run) would otherwise keep every one of them.
+ * Needs a handle scope. 0 or -errno. */
+static int recv_state(udpk_sock *s) {
+  napi_env env = s->env;
+  napi_value ab, view, addrs, empty, ignored;
+  void *data = NULL;
+  size_t rows = (size_t)s->batch * META_STRIDE;
+  unsigned i;
+  int64_t total;
+  if (s->closed || s->env_gone) return -EBADF;
+  if (s->meta_ref != NULL) return 0;
+  if (s->slots == NULL) {
+    s->slots = calloc(s->nslots, sizeof(*s->slots));
+    if (s->slots == NULL) return -ENOMEM;
+    /* Only the finalizer frees it for a socket nobody closes: let the
+     * collector know it is there. */
+    napi_adjust_external_memory(env, (int64_t)(s->nslots * sizeof(*s->slots)), &total);
+  }
+  if (napi_create_arraybuffer(env, rows * sizeof(int32_t), &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, rows, ab, 0, &view) != napi_ok ||
+      napi_create_array_with_length(env, s->nslots, &addrs) != napi_ok ||
+      napi_create_string_utf8(env, "", 0, &empty) != napi_ok)
+    goto fail;
+  for (i = 0; i < s->nslots; i++)
+    if (napi_set_element(env, addrs, i, empty) != napi_ok) goto fail;
+  if (napi_create_reference(env, view, 1, &s->meta_view_ref) != napi_ok ||
+      napi_create_reference(env, ab, 1, &s->meta_ref) != napi_ok ||
+      napi_create_reference(env, addrs, 1, &s->addrs_ref) != napi_ok)
+    goto fail;
+  s->meta = (int32_t *)data;
+  /* A setter on Array.prototype runs JavaScript above, which may have
+   * closed the socket (and released what was made so far). */
+  if (s->closed) {
+    recv_release(s);
+    return -EBADF;
+  }
+  return 0;
+fail:
+  napi_get_and_clear_last_exception(env, &ignored);
+  recv_release(s);
+  return -ENOMEM;
+}
+
+static void release_ref(napi_env env, napi_ref *r) {
+  if (*r != NULL) napi_delete_reference(env, *r);
+  *r = NULL;
+}
+
+void recv_release(udpk_sock *s) {
+  int64_t total;
+  if (s->env_gone) return; /* the finalizer (or on_poll_closed) frees the slots */
+  release_ref(s->env, &s->meta_view_ref);
+  release_ref(s->env, &s->meta_ref);
+  release_ref(s->env, &s->addrs_ref);
+  s->meta = NULL;
+  if (s->slots != NULL) {
+    free(s->slots);
+    s->slots = NULL;
+    napi_adjust_external_memory(s->env, -(int64_t)(s->nslots * sizeof(addr_slot)), &total);
+  }
+}
+
+/* The recvMeta and recvAddresses getters: made on first read; a closed
+ * socket answers with empty ones (kept nowhere). */
+static napi_value recv_table(napi_env env, napi_callback_info info, bool meta) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  napi_value v = NULL, ab;
+  void *data;
+  if (!s) return NULL;
+  if (recv_state(s) == 0) {
+    CALL(env, napi_get_reference_value(env, meta ? s->meta_view_ref : s->addrs_ref, &v));
+    return v;
+  }
+  if (!meta) {
+    CALL(env, napi_create_array(env, &v));
+    return v;
+  }
+  CALL(env, napi_create_arraybuffer(env, 0, &data, &ab));
+  CALL(env, napi_create_typedarray(env, napi_int32_array, 0, ab, 0, &v));
+  return v;
+}
+
+napi_value m_recv_meta(napi_env env, napi_callback_info info) { return recv_table(env, info, true); }
+
+napi_value m_recv_addresses(napi_env env, napi_callback_info info) { return recv_table(env, info, false); }
+
 static uint32_t hash_key(const addr_slot *k) {
   uint32_t h = (uint32_t)k->family * 0x9E3779B9u ^ k->scope, w;
   int i;
@@ -113,6 +206,8 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
       napi_get_and_clear_last_exception(s->env, &ignored);
       return -1;
     }
+    /* A setter may have closed the socket, and with it the slots. */
+    if (s->slots == NULL) return -1;
   }
   k.gen = s->gen;
   s->slots[idx] = k;
@@ -143,12 +238,17 @@ typedef struct rx_chunk {
 
 static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
   unsigned i;
+  int err;
   napi_value meta_ab;
   bool detached = false;
   c->count = 0;
   c->bytes = 0;
   c->open = false;
   if (napi_open_handle_scope(s->env, &c->scope) != napi_ok) return -ENOMEM;
+  if ((err = recv_state(s)) < 0) {
+    napi_close_handle_scope(s->env, c->scope);
+    return err;
+  }
   if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
       napi_is_detached_arraybuffer(s->env, meta_ab, &detached) != napi_ok || detached ||
       napi_get_reference_value(s->env, s->addrs_ref, &c->table) != napi_ok || c->table == NULL) {
@@ -173,7 +273,8 @@ static int rx_chunk_close(udpk_sock *s, rx_chunk *c) {
   unsigned i;
   int err = 0;
   if (!c->open) return 0;
-  if (c->count > 0) {
+  /* Closed meanwhile (recvMeta let go): nothing more goes to JavaScript. */
+  if (c->count > 0 && s->meta != NULL) {
     if (napi_create_arraybuffer(s->env, c->bytes, &data, &argv[1]) != napi_ok) {
       napi_value ignored;
       napi_get_and_clear_last_exception(s->env, &ignored);
@@ -256,6 +357,10 @@ static int receive_once(udpk_sock *s) {
       /* The address slot is (re)claimed per chunk: a slot is only
        * guaranteed for the chunk that references it. */
       slot = address_slot(s, chunk.table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
+      if (s->closed) {
+        rx_chunk_close(s, &chunk);
+        return n;
+      }
       rx_chunk_add(&chunk, data + off, part, port, slot, flags);
       off += part;
     } while (off < len);

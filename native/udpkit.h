@@ -122,6 +122,9 @@ typedef struct udpk_sock {
   napi_ref fn_batch;
   napi_ref fn_error;
   napi_ref fn_writable;
+  /* recvMeta (the view and its ArrayBuffer), recvAddresses and the address
+   * slots exist only from the first receive (or read of them) to close. */
+  napi_ref meta_view_ref;
   napi_ref meta_ref; /* the ArrayBuffer behind recvMeta */
   napi_ref addrs_ref;
   int32_t *meta;
@@ -191,6 +194,11 @@ napi_value m_set_source_membership(napi_env env, napi_callback_info info);
  * spin for a reply. */
 void receive_ready(udpk_sock *s);
 void rx_free(udpk_env *e);
+/* Lets go of the socket's receive state (at close: it is not kept until
+ * the socket object is collected). */
+void recv_release(udpk_sock *s);
+napi_value m_recv_meta(napi_env env, napi_callback_info info);
+napi_value m_recv_addresses(napi_env env, napi_callback_info info);
 
 /* ---------- send.c ---------- */
 

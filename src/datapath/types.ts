@@ -63,9 +63,11 @@ export type Payload = Uint8Array | readonly Uint8Array[];
 
 export interface DatapathSocket {
   readonly family: Family;
-  /** Shared receive metadata, see RECV_META_STRIDE. */
+  /**
+   * Shared receive metadata, see RECV_META_STRIDE. Made on first use (read
+   * or first receive); once the socket is closed, an empty one. */
   readonly recvMeta: Int32Array;
-  /** Shared sender address table, see RECV_META_STRIDE. */
+  /** Shared sender address table, see RECV_META_STRIDE; the same lifetime. */
   readonly recvAddresses: string[];
 
   /** Creates the descriptor if needed and binds it. 0 or -errno. */

@@ -723,3 +723,35 @@ test('a shared socket (open, or share()) takes one datagram per batch: what a cl
     s.close();
   }
 });
+
+test('receive state lives from first use to close: recvMeta and recvAddresses are let go at close', async () => {
+  const s = bound();
+  assert.equal(s.recvMeta.length, dp.recvBatchSize * STRIDE);
+  assert.equal(s.recvMeta, s.recvMeta, 'one table while open');
+  assert.equal(s.recvAddresses.length >= 2 * dp.recvBatchSize, true);
+  s.close();
+  assert.equal(s.recvMeta.length, 0);
+  assert.deepEqual(s.recvAddresses, []);
+  // Never read and never received: closing makes nothing.
+  const t = bound();
+  t.close();
+  assert.equal(t.recvMeta.length, 0);
+});
+
+test('a setter on recvAddresses that closes the socket mid-receive: nothing delivered, nothing freed twice', async () => {
+  const r = bound();
+  const table = r.recvAddresses;
+  let closedInSetter;
+  const setterRan = new Promise((resolve) => { closedInSetter = resolve; });
+  for (let i = 0; i < table.length; i++) {
+    Object.defineProperty(table, i, { set() { r.close(); closedInSetter(); }, get() { return ''; }, configurable: true });
+  }
+  const c = collect(r);
+  const s = bound();
+  assert.equal(s.send([Buffer.from('x')], 1, Int32Array.of(r.localAddress().port), ['127.0.0.1']), 1);
+  await setterRan;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(c.batches, 0);
+  assert.equal(r.fd(), -1);
+  s.close();
+});
