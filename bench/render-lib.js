@@ -193,6 +193,13 @@ function derivedNotes(results) {
         'latency rows show the price.',
     );
   }
+  if (byId('recv-cpu-64', 'kit-shared')) {
+    notes.push(
+      "Shared descriptor: udpkit 'message' on a socket whose `_handle.fd` was read, so that other processes may hold its " +
+        'descriptor: it takes one datagram per read and per call into JavaScript (docs/process.md), the price of never reading ' +
+        'a datagram it does not deliver.',
+    );
+  }
   const la = results.machine.loadAverageAtStart;
   if (Number.isFinite(la) && la > results.machine.cores * 0.5) {
     notes.push(`Load average ${la} when the run started, on ${results.machine.cores} cores: other work shared the machine; figures are noisy.`);

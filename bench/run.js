@@ -186,7 +186,7 @@ function runtimeOf(env, v) {
 /** A receiver (or several, with procs) under load at `rate` (0 = flat out). */
 async function runRecv(env, mode, v, { size, sizes, rate, kind = 'plain' }) {
   const rx = spawnWorker(
-    { role: 'recv', impl: v.impl, api: v.api || 'message', recvBufferSize: RCVBUF, procs: v.procs || 0, reusePort: !!v.reusePort },
+    { role: 'recv', impl: v.impl, api: v.api || 'message', recvBufferSize: RCVBUF, procs: v.procs || 0, reusePort: !!v.reusePort, shared: !!v.shared },
     runtimeOf(env, v),
   );
   return withWorkers([rx], async () => {
@@ -283,6 +283,11 @@ function scenarios(env) {
     { ...KIT, id: 'kit-msg', api: 'message', label: "udpkit 'message'" },
     { ...KIT, id: 'kit-batch', api: 'messages', label: "udpkit 'messages'" },
     { ...KIT, id: 'kit-nocoal', api: 'message', label: "udpkit, coalescing off", env: { UDPKIT_RX_COALESCE_US: '0' } },
+    // A descriptor other processes may hold (its _handle.fd was read): one
+    // datagram per read. Node 25+ has no _handle to read it from.
+    ...(Number(process.versions.node.split('.')[0]) < 25
+      ? [{ ...KIT, id: 'kit-shared', api: 'message', shared: true, label: 'udpkit, shared descriptor' }]
+      : []),
     ...bun({ api: 'message', label: "Bun node:dgram 'message'" }),
   ];
   list.push({

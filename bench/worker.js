@@ -104,6 +104,11 @@ async function receiver(port) {
   if (cfg.reusePort) opts.reusePort = true;
   const s = await bindSocket(dgram, opts, port);
   s.on('error', () => {});
+  if (cfg.shared) {
+    // Reading the descriptor (to pass it on) makes it shared: one datagram per read from then on.
+    process.noDeprecation = true;
+    if (!(s._handle.fd > 0)) throw new Error('no descriptor');
+  }
   const st = { count: 0, lat: new Float64Array(1 << 16), nlat: 0, timing: false };
   const stamp = (msg) => {
     if (st.timing && msg.length >= 8 && st.nlat < st.lat.length) {

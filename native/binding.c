@@ -223,6 +223,10 @@ NAPI_MODULE_INIT() {
       METHOD("ref", m_ref),
       METHOD("unref", m_unref),
       METHOD("close", m_close),
+      METHOD("share", m_share),
+      {"recvMeta", NULL, NULL, m_recv_meta, NULL, NULL, napi_enumerable, NULL},
+      {"recvAddresses", NULL, NULL, m_recv_addresses, NULL, NULL, napi_enumerable, NULL},
+      {"recvInfo", NULL, NULL, m_recv_info, NULL, NULL, napi_enumerable, NULL},
   };
   udpk_platform_init();
   e = calloc(1, sizeof(*e));

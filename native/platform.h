@@ -100,6 +100,10 @@ int udpk_gso_supported(void);
 /* Turns receive coalescing on for fd. 1 when enabled, 0 when not. */
 int udpk_enable_gro(int fd);
 
+/* Turns it off again (a descriptor another process may read must carry
+ * plain datagrams: its reader may not split them). */
+void udpk_disable_gro(int fd);
+
 /* The control messages these produce and take are read and written in
  * cmsg.c. */
 

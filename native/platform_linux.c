@@ -76,6 +76,11 @@ int udpk_enable_gro(int fd) {
   return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 }
 
+void udpk_disable_gro(int fd) {
+  int off = 0;
+  (void)setsockopt(fd, SOL_UDP, UDP_GRO, &off, sizeof(off));
+}
+
 void udpk_platform_init(void) { pthread_once(&probe_once, probe); }
 
 udpk_platform_info udpk_platform_get(void) {

@@ -60,6 +60,117 @@ void rx_free(udpk_env *e) {
   free(e->rx_buf);
 }
 
+/* ---------- per-socket receive state ---------- */
+
+/* What a socket needs only once it receives: the sender address slots,
+ * recvMeta and recvAddresses. Made on first use, so that a socket closed
+ * before any datagram came never has them, and let go at close: a program
+ * that opens and closes sockets without ever yielding to the event loop
+ * (where finalizers run) would otherwise keep every one of them.
+ * Needs a handle scope. 0 or -errno. */
+static int recv_state(udpk_sock *s) {
+  napi_env env = s->env;
+  napi_value ab, view, addrs, empty, ignored;
+  void *data = NULL;
+  size_t rows = (size_t)s->batch * META_STRIDE;
+  unsigned i;
+  int64_t total;
+  if (s->closed || s->env_gone) return -EBADF;
+  if (s->meta_ref != NULL) return 0;
+  if (s->slots == NULL) {
+    s->slots = calloc(s->nslots, sizeof(*s->slots));
+    if (s->slots == NULL) return -ENOMEM;
+    /* Only the finalizer frees it for a socket nobody closes: let the
+     * collector know it is there. */
+    napi_adjust_external_memory(env, (int64_t)(s->nslots * sizeof(*s->slots)), &total);
+  }
+  if (napi_create_arraybuffer(env, rows * sizeof(int32_t), &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, rows, ab, 0, &view) != napi_ok ||
+      napi_create_array_with_length(env, s->nslots, &addrs) != napi_ok ||
+      napi_create_string_utf8(env, "", 0, &empty) != napi_ok)
+    goto fail;
+  for (i = 0; i < s->nslots; i++)
+    if (napi_set_element(env, addrs, i, empty) != napi_ok) goto fail;
+  if (napi_create_reference(env, view, 1, &s->meta_view_ref) != napi_ok ||
+      napi_create_reference(env, ab, 1, &s->meta_ref) != napi_ok ||
+      napi_create_reference(env, addrs, 1, &s->addrs_ref) != napi_ok)
+    goto fail;
+  s->meta = (int32_t *)data;
+  /* A setter on Array.prototype runs JavaScript above, which may have
+   * closed the socket (and released what was made so far). */
+  if (s->closed) {
+    recv_release(s);
+    return -EBADF;
+  }
+  return 0;
+fail:
+  napi_get_and_clear_last_exception(env, &ignored);
+  recv_release(s);
+  return -ENOMEM;
+}
+
+static void release_ref(napi_env env, napi_ref *r) {
+  if (*r != NULL) napi_delete_reference(env, *r);
+  *r = NULL;
+}
+
+void recv_release(udpk_sock *s) {
+  int64_t total;
+  if (s->env_gone) return; /* the finalizer (or on_poll_closed) frees the slots */
+  release_ref(s->env, &s->meta_view_ref);
+  release_ref(s->env, &s->meta_ref);
+  release_ref(s->env, &s->addrs_ref);
+  release_ref(s->env, &s->info_view_ref);
+  release_ref(s->env, &s->info_ref);
+  s->meta = NULL;
+  s->info = NULL;
+  if (s->slots != NULL) {
+    free(s->slots);
+    s->slots = NULL;
+    napi_adjust_external_memory(s->env, -(int64_t)(s->nslots * sizeof(addr_slot)), &total);
+  }
+}
+
+/* The recvMeta and recvAddresses getters: made on first read; a closed
+ * socket answers with empty ones (kept nowhere). */
+static napi_value recv_table(napi_env env, napi_callback_info info, bool meta) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  napi_value v = NULL, ab;
+  void *data;
+  if (!s) return NULL;
+  if (recv_state(s) == 0) {
+    CALL(env, napi_get_reference_value(env, meta ? s->meta_view_ref : s->addrs_ref, &v));
+    return v;
+  }
+  if (!meta) {
+    CALL(env, napi_create_array(env, &v));
+    return v;
+  }
+  CALL(env, napi_create_arraybuffer(env, 0, &data, &ab));
+  CALL(env, napi_create_typedarray(env, napi_int32_array, 0, ab, 0, &v));
+  return v;
+}
+
+napi_value m_recv_meta(napi_env env, napi_callback_info info) { return recv_table(env, info, true); }
+
+napi_value m_recv_addresses(napi_env env, napi_callback_info info) { return recv_table(env, info, false); }
+
+/* The recvInfo getter: undefined until setRecvFeatures asked for a
+ * per-datagram feature, and again once the socket is closed. */
+napi_value m_recv_info(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  napi_value v = NULL;
+  if (!s) return NULL;
+  if (s->info_view_ref != NULL && !s->closed) {
+    CALL(env, napi_get_reference_value(env, s->info_view_ref, &v));
+    return v;
+  }
+  CALL(env, napi_get_undefined(env, &v));
+  return v;
+}
+
 static uint32_t hash_key(const addr_slot *k) {
   uint32_t h = (uint32_t)k->family * 0x9E3779B9u ^ k->scope, w;
   int i;
@@ -117,6 +228,8 @@ static int address_slot(udpk_sock *s, napi_value table, const struct sockaddr_st
       napi_get_and_clear_last_exception(s->env, &ignored);
       return -1;
     }
+    /* A setter may have closed the socket, and with it the slots. */
+    if (s->slots == NULL) return -1;
   }
   k.gen = s->gen;
   s->slots[idx] = k;
@@ -147,12 +260,17 @@ typedef struct rx_chunk {
 
 static int rx_chunk_open(udpk_sock *s, rx_chunk *c) {
   unsigned i;
+  int err;
   napi_value meta_ab;
   bool detached = false;
   c->count = 0;
   c->bytes = 0;
   c->open = false;
   if (napi_open_handle_scope(s->env, &c->scope) != napi_ok) return -ENOMEM;
+  if ((err = recv_state(s)) < 0) {
+    napi_close_handle_scope(s->env, c->scope);
+    return err;
+  }
   if (napi_get_reference_value(s->env, s->meta_ref, &meta_ab) != napi_ok || meta_ab == NULL ||
       napi_is_detached_arraybuffer(s->env, meta_ab, &detached) != napi_ok || detached ||
       napi_get_reference_value(s->env, s->addrs_ref, &c->table) != napi_ok || c->table == NULL) {
@@ -185,7 +303,8 @@ static int rx_chunk_close(udpk_sock *s, rx_chunk *c) {
   unsigned i;
   int err = 0;
   if (!c->open) return 0;
-  if (c->count > 0) {
+  /* Closed meanwhile (recvMeta let go): nothing more goes to JavaScript. */
+  if (c->count > 0 && s->meta != NULL) {
     if (napi_create_arraybuffer(s->env, c->bytes, &data, &argv[1]) != napi_ok) {
       napi_value ignored;
       napi_get_and_clear_last_exception(s->env, &ignored);
@@ -237,7 +356,9 @@ static rx_part *rx_chunk_add(rx_chunk *c, const unsigned char *data, size_t len,
 
 static int receive_once(udpk_sock *s) {
   udpk_env *e = s->penv;
-  unsigned batch = s->batch, i;
+  /* Shared: one datagram per crossing into JavaScript, so that none is
+   * taken that a close or a pause in a listener would leave undelivered. */
+  unsigned batch = s->shared ? 1 : s->batch, i;
   int n, deferred = 0, err = 0;
   /* Control data only where a feature asked for it: the kernel fills it
    * in for every datagram. */
@@ -286,11 +407,19 @@ static int receive_once(udpk_sock *s) {
       /* The address slot is (re)claimed per chunk: a slot is only
        * guaranteed for the chunk that references it. */
       slot = address_slot(s, chunk.table, (const struct sockaddr_storage *)m->hdr.msg_name, &port);
+      if (s->closed) {
+        rx_chunk_close(s, &chunk);
+        return n;
+      }
       p = rx_chunk_add(&chunk, data + off, part, port, slot, flags);
       if (want_info) {
         /* The local address goes through the same table as senders: one
          * string per address, made once. */
         int dslot = ri.dst.ss_family ? address_slot(s, chunk.table, &ri.dst, &dport) : -1;
+        if (s->closed) {
+          rx_chunk_close(s, &chunk);
+          return n;
+        }
         p->dst_slot = dslot;
         p->ifindex = ri.ifindex;
         p->ecn = ri.ecn;
@@ -366,11 +495,15 @@ static bool spin_for_reply(udpk_sock *s) {
 }
 
 unsigned receive_drain(udpk_sock *s, bool may_spin, bool *empty) {
-  unsigned total = 0;
-  int round, drained = 0;
+  /* Shared sockets take one datagram a round, and get as many rounds as
+   * batched ones get datagrams; the same from a coalescing tick, which
+   * also stops at close or pause (checked before every round). */
+  unsigned total = 0, round, rounds = s->shared ? RECV_ROUNDS * s->batch : RECV_ROUNDS,
+           want = s->shared ? 1 : s->batch;
+  int drained = 0;
   *empty = true;
   s->sent_in_poll = false;
-  for (round = 0; round < RECV_ROUNDS; round++) {
+  for (round = 0; round < rounds; round++) {
     int n;
     if (!s->receiving || s->closed || s->fd < 0) break;
     n = receive_once(s);
@@ -386,11 +519,11 @@ unsigned receive_drain(udpk_sock *s, bool may_spin, bool *empty) {
       break;
     }
     total += (unsigned)n;
-    if ((unsigned)n < s->batch) {
+    if ((unsigned)n < want) {
       if (!may_spin || !s->sent_in_poll || !spin_for_reply(s)) break;
       s->sent_in_poll = false;
     }
-    if (round == RECV_ROUNDS - 1) *empty = false;
+    if (round == rounds - 1) *empty = false;
   }
   return total;
 }
@@ -414,18 +547,18 @@ napi_value m_set_recv_features(napi_env env, napi_callback_info info) {
   if (!get_integer(env, argv[0], 0, 15, "mask must be an integer in 0..15", &mask)) return NULL;
   if (s->closed || s->fd < 0) return num(env, -EBADF);
   if ((mask & UDPK_RECV_PER_DATAGRAM) && s->info == NULL) {
-    /* recvInfo exists only on sockets that asked for it. */
-    napi_value self, ab, arr;
+    /* recvInfo exists only on sockets that asked for it, and only until
+     * close (recv_release), as recvMeta. */
+    napi_value ab, arr;
     void *data = NULL;
     size_t n = (size_t)s->batch * INFO_STRIDE;
-    CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
     CALL(env, napi_create_arraybuffer(env, n * sizeof(int32_t), &data, &ab));
     CALL(env, napi_create_typedarray(env, napi_int32_array, n, ab, 0, &arr));
-    {
-      napi_property_descriptor prop = {"recvInfo", NULL, NULL, NULL, NULL, arr, napi_enumerable, NULL};
-      CALL(env, napi_define_properties(env, self, 1, &prop));
+    CALL(env, napi_create_reference(env, arr, 1, &s->info_view_ref));
+    if (napi_create_reference(env, ab, 1, &s->info_ref) != napi_ok) {
+      release_ref(env, &s->info_view_ref);
+      return NULL;
     }
-    CALL(env, napi_create_reference(env, ab, 1, &s->info_ref));
     s->info = (int32_t *)data;
   }
   on = udpk_enable_recv_features(s->fd, s->family, (unsigned)mask);

@@ -12,7 +12,11 @@
  *    forgotten socket is collected and its descriptor closed by the
  *    finalizer).
  *  - Every call into JavaScript may close the socket, stop it, or replace
- *    its sink; the state is re-read after each one. */
+ *    its sink; the state is re-read after each one.
+ *  - Everything else a socket holds (receive state, async context, sink,
+ *    references) is made on first use and let go at close: finalizers run
+ *    only from the event loop, which a program may not reach for a long
+ *    time, so only the struct itself waits for one. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -158,6 +162,11 @@ static void sock_close(udpk_sock *s) {
     napi_async_destroy(s->env, s->actx);
     s->async_live = false;
   }
+  /* Everything but the struct itself goes now, not when the object is
+   * collected: finalizers only run from the event loop, and a program may
+   * open and close sockets for a long time without yielding to it. */
+  delete_ref(s->env, &s->self_ref);
+  recv_release(s);
 }
 
 static void sock_finalize(napi_env env, void *data, void *hint) {
@@ -167,9 +176,7 @@ static void sock_finalize(napi_env env, void *data, void *hint) {
   if (!s->env_gone) {
     drop_sink(s);
     delete_ref(env, &s->self_ref);
-    delete_ref(env, &s->meta_ref);
-    delete_ref(env, &s->info_ref);
-    delete_ref(env, &s->addrs_ref);
+    recv_release(s);
   }
   s->finalized = true;
   sock_handle_closed(s);
@@ -285,7 +292,10 @@ static void adopt_fd(udpk_sock *s, int fd) {
    * message on every datagram, a cost on every receive) only elsewhere. */
   s->drops_on_demand = udpk_read_drops(fd, &drops) == 1;
   s->drop_counter = !s->drops_on_demand && udpk_enable_drop_counter(fd) == 1;
-  s->gro = offload_enabled() && udpk_enable_gro(fd) == 1;
+  /* A shared descriptor may come with coalescing on (its other owner may
+   * be udpkit): off, so that one read is one datagram, here and there. */
+  if (s->shared) udpk_disable_gro(fd);
+  s->gro = !s->shared && offload_enabled() && udpk_enable_gro(fd) == 1;
   s->gso = offload_enabled() && udpk_gso_supported() == 1;
   if (!s->hook && !s->env_gone && napi_add_env_cleanup_hook(s->env, cleanup_hook, s) == napi_ok) s->hook = true;
 }
@@ -352,6 +362,8 @@ napi_value m_open(napi_env env, napi_callback_info info) {
   if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return num(env, -errno);
   if (type != SOCK_DGRAM) return num(env, -EINVAL);
   if ((err = udpk_set_nonblock((int)fd)) < 0) return num(env, err);
+  /* Whoever handed us the descriptor may still hold it, or pass it on. */
+  s->shared = true;
   adopt_fd(s, (int)fd);
   return num(env, 0);
 }
@@ -487,6 +499,14 @@ napi_value m_start(napi_env env, napi_callback_info info) {
   }
   /* The getters above may have closed us. */
   if (s->closed || s->fd < 0) return num(env, -EBADF);
+  if (!s->async_live) {
+    /* Made for the first sink rather than with the socket: a socket that
+     * never receives never needs it. */
+    napi_value name;
+    CALL(env, napi_create_string_utf8(env, "UDPKIT_SOCKET", NAPI_AUTO_LENGTH, &name));
+    CALL(env, napi_async_init(env, NULL, name, &s->actx));
+    s->async_live = true;
+  }
   drop_sink(s);
   initial = s->strong ? 1 : 0;
   CALL(env, napi_create_reference(env, argv[0], initial, &s->sink_ref));
@@ -538,6 +558,19 @@ napi_value m_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* share(): the descriptor was handed out (its number was read to pass it
+ * on), so other processes may read from it from now on. */
+napi_value m_share(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  udpk_sock *s = get_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  if (s->shared || s->closed) return NULL;
+  s->shared = true;
+  if (s->gro && s->fd >= 0) udpk_disable_gro(s->fd);
+  s->gro = false;
+  return NULL;
+}
+
 /* ---------- construction ---------- */
 
 static unsigned slots_for(unsigned batch) {
@@ -548,12 +581,10 @@ static unsigned slots_for(unsigned batch) {
 
 napi_value m_construct(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], self, target, ab, meta, addrs, empty, fam;
+  napi_value argv[1], self, target, fam;
   udpk_env *e = NULL;
   udpk_sock *s;
   int64_t family;
-  unsigned i;
-  void *data = NULL;
   napi_status st;
   CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   CALL(env, napi_get_new_target(env, info, &target));
@@ -573,38 +604,19 @@ napi_value m_construct(napi_env env, napi_callback_info info) {
   s->refd = true;
   s->batch = e->recv_batch;
   s->nslots = slots_for(s->batch);
-  s->slots = calloc(s->nslots, sizeof(*s->slots));
-  if (s->slots == NULL) {
-    free(s);
-    return range_error(env, "out of memory");
-  }
+  /* The receive state (address slots, recvMeta, recvAddresses) and the
+   * async context come with the first receive: see recv_state. */
 
 #define TRY(expr)                       \
   do {                                  \
     if ((st = (expr)) != napi_ok) goto fail; \
   } while (0)
-  TRY(napi_create_arraybuffer(env, (size_t)s->batch * META_STRIDE * sizeof(int32_t), &data, &ab));
-  TRY(napi_create_typedarray(env, napi_int32_array, (size_t)s->batch * META_STRIDE, ab, 0, &meta));
-  s->meta = (int32_t *)data;
-  TRY(napi_create_array_with_length(env, s->nslots, &addrs));
-  TRY(napi_create_string_utf8(env, "", 0, &empty));
-  for (i = 0; i < s->nslots; i++) TRY(napi_set_element(env, addrs, i, empty));
   TRY(napi_create_int32(env, s->family, &fam));
   {
     napi_property_descriptor props[] = {
         {"family", NULL, NULL, NULL, NULL, fam, napi_enumerable, NULL},
-        {"recvMeta", NULL, NULL, NULL, NULL, meta, napi_enumerable, NULL},
-        {"recvAddresses", NULL, NULL, NULL, NULL, addrs, napi_enumerable, NULL},
     };
-    TRY(napi_define_properties(env, self, 3, props));
-  }
-  TRY(napi_create_reference(env, ab, 1, &s->meta_ref));
-  TRY(napi_create_reference(env, addrs, 1, &s->addrs_ref));
-  {
-    napi_value name;
-    TRY(napi_create_string_utf8(env, "UDPKIT_SOCKET", NAPI_AUTO_LENGTH, &name));
-    TRY(napi_async_init(env, NULL, name, &s->actx));
-    s->async_live = true;
+    TRY(napi_define_properties(env, self, 1, props));
   }
   TRY(napi_create_reference(env, self, 0, &s->self_ref));
   TRY(napi_wrap(env, self, s, sock_finalize, NULL, NULL));
@@ -613,11 +625,7 @@ napi_value m_construct(napi_env env, napi_callback_info info) {
 
 fail:
   throw_status(env, st);
-  if (s->async_live) napi_async_destroy(env, s->actx);
   delete_ref(env, &s->self_ref);
-  delete_ref(env, &s->meta_ref);
-  delete_ref(env, &s->addrs_ref);
-  free(s->slots);
   free(s);
   return NULL;
 }

@@ -121,6 +121,10 @@ typedef struct udpk_sock {
   bool drop_counter;    /* SO_RXQ_OVFL: a control message with every datagram */
   bool drops_on_demand; /* the drop counter is read when asked (SO_MEMINFO) instead */
   bool gro; /* coalesced receives are split into datagrams */
+  /* Other processes may hold the descriptor (it was adopted, or handed
+   * out): a datagram is taken from the kernel only once the previous one
+   * has been delivered, so closing or pausing leaves the rest to them. */
+  bool shared;
   bool gso; /* same-size runs to one destination leave as one send */
   bool sent_in_poll; /* a send happened while handling a readable event */
   bool sent_lately;  /* a send happened since the last receive wake-up (coalesce.c) */
@@ -149,7 +153,13 @@ typedef struct udpk_sock {
   napi_ref fn_error;
   napi_ref fn_writable;
   napi_ref fn_icmp; /* optional: error-queue entries (recvErrors) */
+  /* recvMeta (the view and its ArrayBuffer), recvAddresses and the address
+   * slots exist only from the first receive (or read of them) to close;
+   * recvInfo (view and ArrayBuffer) from the first setRecvFeatures that
+   * asks for a per-datagram feature to close. */
+  napi_ref meta_view_ref;
   napi_ref meta_ref; /* the ArrayBuffer behind recvMeta */
+  napi_ref info_view_ref;
   napi_ref info_ref; /* the ArrayBuffer behind recvInfo */
   int32_t *info;
   unsigned recv_features; /* UDPK_RECV_* that are on */
@@ -212,6 +222,7 @@ napi_value m_stop(napi_env env, napi_callback_info info);
 napi_value m_ref(napi_env env, napi_callback_info info);
 napi_value m_unref(napi_env env, napi_callback_info info);
 napi_value m_close(napi_env env, napi_callback_info info);
+napi_value m_share(napi_env env, napi_callback_info info);
 
 /* ---------- options.c ---------- */
 
@@ -252,6 +263,12 @@ int drain_errqueue(udpk_sock *s);
 /* 1 when the error queue holds an entry (without taking it). */
 int errqueue_pending(int fd);
 napi_value m_set_recv_features(napi_env env, napi_callback_info info);
+/* Lets go of the socket's receive state, recvInfo included (at close: it
+ * is not kept until the socket object is collected). */
+void recv_release(udpk_sock *s);
+napi_value m_recv_meta(napi_env env, napi_callback_info info);
+napi_value m_recv_addresses(napi_env env, napi_callback_info info);
+napi_value m_recv_info(napi_env env, napi_callback_info info);
 
 /* ---------- send.c ---------- */
 

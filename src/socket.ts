@@ -105,6 +105,7 @@ const EAGAIN = -11;
 const ECANCELED = -125;
 const EBADF = -9;
 const EMPTY = Buffer.alloc(0);
+const NO_PORTS = new Int32Array(0);
 
 let datapath: Datapath | undefined;
 function getDatapath(): Datapath {
@@ -187,6 +188,9 @@ function fdTypeName(fd: number, errno: number): string {
   }
 }
 
+// Set by Socket's static block: how the legacy members below reach a socket's view.
+let legacyOf: (socket: Socket) => LegacyView;
+
 export class Socket extends EventEmitter {
   type: SocketType;
 
@@ -211,7 +215,7 @@ export class Socket extends EventEmitter {
   // Outgoing datagrams not yet handed to the kernel, from #outHead on.
   #outPayloads: Payload[] = [];
   #outAddresses: (string | null)[] = [];
-  #outPorts = new Int32Array(64);
+  #outPorts = NO_PORTS; // its own (off-heap) array from the first send on
   #outCallbacks: (SendCallback | undefined)[] = [];
   #outSizes: number[] = []; // measured once, at push
   #outLength = 0;
@@ -223,6 +227,13 @@ export class Socket extends EventEmitter {
   #unfinishedBatches = new Set<(err: Error) => void>();
 
   readonly #sink: RecvSink;
+  // A field, not a WeakMap entry: the key of a WeakMap entry survives every
+  // young-generation collection, so each socket was promoted to the old
+  // generation and churning sockets grew the heap for good.
+  readonly #legacy: LegacyView;
+  static {
+    legacyOf = (socket) => socket.#legacy;
+  }
   #releaseShared: (() => void) | undefined;
   #ownDatapath: boolean;
   #receiveBlockList: BlockList | undefined;
@@ -295,11 +306,18 @@ export class Socket extends EventEmitter {
       },
     };
 
-    registerLegacyView(this, {
+    this.#legacy = {
       handle: () => {
         const handle = this.#handle;
-        // What old code reads off Node's handle: mostly `fd`.
-        return handle && { get fd(): number { return handle.fd(); } };
+        // What old code reads off Node's handle: mostly `fd`, often to pass it
+        // to another process, so from then on the descriptor counts as shared.
+        return handle && {
+          get fd(): number {
+            const fd = handle.fd();
+            if (fd >= 0) handle.share();
+            return fd;
+          },
+        };
       },
       receiving: () => this.#receiving,
       bindState: () => this.#bindState,
@@ -310,7 +328,7 @@ export class Socket extends EventEmitter {
         if (this.#receiving && this.#handle) this.#handle.stopReceiving();
         this.#receiving = false;
       },
-    });
+    };
 
     const signal = options.signal;
     if (signal !== undefined) {
@@ -756,7 +774,7 @@ export class Socket extends EventEmitter {
   #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined, opts?: QueuedOptions | null): void {
     const i = this.#outLength++;
     if (i >= this.#outPorts.length) {
-      const grown = new Int32Array(this.#outPorts.length * 2);
+      const grown = new Int32Array(Math.max(64, this.#outPorts.length * 2));
       grown.set(this.#outPorts);
       this.#outPorts = grown;
     }
@@ -1262,13 +1280,8 @@ type LegacyView = {
   handle(): { readonly fd: number } | null; receiving(): boolean; bindState(): number;
   queue(): unknown[] | undefined; reuseAddr(): boolean; healthCheck(): void; stopReceiving(): void;
 };
-const legacyViews = new WeakMap<Socket, LegacyView>();
-/** @internal */
-export function registerLegacyView(socket: Socket, view: LegacyView): void {
-  legacyViews.set(socket, view);
-}
 function legacy(socket: Socket): LegacyView {
-  return legacyViews.get(socket)!;
+  return legacyOf(socket);
 }
 const dep = (fn: (this: Socket) => unknown, name: string): (this: Socket) => unknown =>
   deprecate(fn, `Socket.prototype.${name} is deprecated`, 'DEP0112');

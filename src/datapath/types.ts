@@ -135,16 +135,23 @@ export type Payload = Uint8Array | readonly Uint8Array[];
 
 export interface DatapathSocket {
   readonly family: Family;
-  /** Shared receive metadata, see RECV_META_STRIDE. */
+  /**
+   * Shared receive metadata, see RECV_META_STRIDE. Made on first use (read
+   * or first receive); once the socket is closed, an empty one. */
   readonly recvMeta: Int32Array;
-  /** Shared sender address table, see RECV_META_STRIDE. */
+  /** Shared sender address table, see RECV_META_STRIDE; the same lifetime. */
   readonly recvAddresses: string[];
-  /** Per-datagram receive features, see RECV_INFO_STRIDE; exists once setRecvFeatures asked for one. */
+  /**
+   * Per-datagram receive features, see RECV_INFO_STRIDE; exists once
+   * setRecvFeatures asked for one, and until close (undefined after). */
   readonly recvInfo?: Int32Array;
 
   /** Creates the descriptor if needed and binds it. 0 or -errno. */
   bind(address: string, port: number, flags: number): number;
-  /** Adopts an existing descriptor (must be a datagram socket). 0 or -errno. */
+  /**
+   * Adopts an existing descriptor (must be a datagram socket). 0 or -errno.
+   * Whoever handed it over may still hold it, so the socket is shared (see
+   * `share`) from the start. */
   open(fd: number): number;
   connect(address: string, port: number): number;
   disconnect(): number;
@@ -190,6 +197,13 @@ export interface DatapathSocket {
   stopReceiving(): void;
   ref(): void;
   unref(): void;
+  /**
+   * Other processes may hold the descriptor from now on (it was handed out):
+   * each datagram is taken from the kernel only once the previous one was
+   * delivered (batches of one), and none is read after close or
+   * stopReceiving, so what this socket does not deliver stays for them.
+   * Batching stays for descriptors nobody else can hold. Idempotent. */
+  share(): void;
   /** Closes the descriptor and the poll handle. Idempotent. */
   close(): void;
 

@@ -401,6 +401,11 @@ export class VirtualSocket implements DatapathSocket {
     // As ref().
   }
 
+  share(): void {
+    // No descriptor leaves a virtual network, so no other process can read
+    // from this socket: its batches never take what it does not deliver.
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

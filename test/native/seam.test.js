@@ -694,3 +694,64 @@ test('garbage arguments throw TypeError/RangeError and never crash', () => {
   structuredClone(r.recvMeta.buffer, { transfer: [r.recvMeta.buffer] });
   r.close();
 });
+
+test('a shared socket (open, or share()) takes one datagram per batch: what a close in onBatch leaves stays in the kernel', async () => {
+  const addon = require(path.join(__dirname, '..', '..', 'build', 'Release', 'udpkit.node'));
+  for (const how of ['open', 'share']) {
+    const a = bound();
+    const port = a.localAddress().port;
+    const b = dp.createSocket(4);
+    assert.equal(b.open(addon.dupDescriptor(a.fd())), 0);
+    // open() makes b shared; share() makes a shared (its number was handed out).
+    const reader = how === 'open' ? b : a;
+    const other = reader === a ? b : a;
+    if (how === 'share') a.share();
+    const s = bound();
+    for (let i = 0; i < 5; i++) assert.equal(s.send([Buffer.from(`m${i}`)], 1, Int32Array.of(port), ['127.0.0.1']), 1);
+    const sizes = [];
+    await new Promise((resolve) => {
+      assert.equal(reader.startReceiving({
+        onBatch(n) { sizes.push(n); reader.close(); resolve(); },
+        onRecvError() {}, onWritable() {},
+      }), 0);
+    });
+    assert.deepEqual(sizes, [1], how);
+    const rest = collect(other);
+    await rest.count(4);
+    assert.deepEqual(rest.got.map((g) => g.data.toString()), ['m1', 'm2', 'm3', 'm4'], how);
+    other.close();
+    s.close();
+  }
+});
+
+test('receive state lives from first use to close: recvMeta and recvAddresses are let go at close', async () => {
+  const s = bound();
+  assert.equal(s.recvMeta.length, dp.recvBatchSize * STRIDE);
+  assert.equal(s.recvMeta, s.recvMeta, 'one table while open');
+  assert.equal(s.recvAddresses.length >= 2 * dp.recvBatchSize, true);
+  s.close();
+  assert.equal(s.recvMeta.length, 0);
+  assert.deepEqual(s.recvAddresses, []);
+  // Never read and never received: closing makes nothing.
+  const t = bound();
+  t.close();
+  assert.equal(t.recvMeta.length, 0);
+});
+
+test('a setter on recvAddresses that closes the socket mid-receive: nothing delivered, nothing freed twice', async () => {
+  const r = bound();
+  const table = r.recvAddresses;
+  let closedInSetter;
+  const setterRan = new Promise((resolve) => { closedInSetter = resolve; });
+  for (let i = 0; i < table.length; i++) {
+    Object.defineProperty(table, i, { set() { r.close(); closedInSetter(); }, get() { return ''; }, configurable: true });
+  }
+  const c = collect(r);
+  const s = bound();
+  assert.equal(s.send([Buffer.from('x')], 1, Int32Array.of(r.localAddress().port), ['127.0.0.1']), 1);
+  await setterRan;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(c.batches, 0);
+  assert.equal(r.fd(), -1);
+  s.close();
+});

@@ -45,6 +45,13 @@ const SCENARIOS = {
     assert.strictEqual(r.clusterListening.length, 2);
     assert.deepStrictEqual(r.clusterListening[0], { worker: 'w1', address: '127.0.0.1', addressType: 'udp4' });
   },
+  'close-after-ten'(r) {
+    // Each of four workers gets exactly 10 of the 40 datagrams on the shared
+    // socket: none were read by a worker that closed before delivering them.
+    assert.strictEqual(r.samePort, true);
+    assert.strictEqual(r.timedOut, undefined, 'datagrams were lost: ' + JSON.stringify(Object.values(r.workers).map((w) => w.messages)));
+    for (const w of Object.values(r.workers)) assert.deepStrictEqual(w.messages.find((m) => m.event === 'closed'), { event: 'closed', count: 10 });
+  },
   exclusive(r) {
     const err = r.workers.w2.messages.find((m) => m.event === 'error').error;
     assert.strictEqual(err.code, 'EADDRINUSE');
