@@ -136,6 +136,70 @@ test('a coalescing socket, stopped and forgotten, is collected and its timer clo
   await closeAll([tx]);
 });
 
+// A shared descriptor (share(): its number was handed out) may coalesce,
+// but a tick must still take one datagram per call into JavaScript, so that
+// a close in a listener leaves the rest to the descriptor's other holder.
+test('a shared socket under load coalesces one datagram per batch; a close in onBatch leaves the rest in the kernel', {
+  skip: child !== 'on' && 'runs in a child with UDPKIT_RX_COALESCE_US=10000',
+}, async () => {
+  const { nativeDatapath } = require('../dist/datapath/native.js');
+  const addon = require('../build/Release/udpkit.node');
+  const before = timerfds();
+  const tx = await bind(nodeDgram);
+  const s = nativeDatapath.createSocket(4);
+  assert.equal(s.bind(LO, 0, 0), 0);
+  assert.equal(s.setOption(5, 1 << 20), 0); // SO_RCVBUF: room for a 10 ms window of this load
+  const port = s.localAddress().port;
+  const other = nativeDatapath.createSocket(4);
+  assert.equal(other.open(addon.dupDescriptor(s.fd())), 0);
+  s.share();
+  const sizes = [];
+  let count = 0;
+  let closeNext = false;
+  let closed;
+  const closedInBatch = new Promise((resolve) => (closed = resolve));
+  assert.equal(s.startReceiving({
+    onBatch(n) {
+      sizes.push(n);
+      count += n;
+      if (closeNext) {
+        s.close();
+        closed();
+      }
+    },
+    onRecvError() {}, onWritable() {},
+  }), 0);
+  const sent = await load(tx, port, 0, 300, 8, () => count);
+  assert.equal(timerfds(), before + 1, 'it coalesced');
+  assert.ok(sizes.every((n) => n === 1), `one datagram per batch (${[...new Set(sizes)]})`);
+
+  closeNext = true;
+  for (let i = 0; i < 20; i++) {
+    const buf = Buffer.alloc(16, (sent + i) & 0xff);
+    buf.writeUInt32BE(sent + i, 0);
+    tx.send(buf, port, LO);
+  }
+  await closedInBatch;
+  assert.equal(count, sent + 1, 'the close stopped it after one more datagram');
+  const rest = [];
+  assert.equal(other.startReceiving({
+    onBatch(n, payloads) {
+      const { RECV_META_STRIDE } = require('../dist/datapath/types.js');
+      const meta = other.recvMeta;
+      for (let i = 0; i < n; i++) {
+        const row = i * RECV_META_STRIDE;
+        rest.push(Buffer.from(payloads, meta[row], meta[row + 1]).readUInt32BE(0));
+      }
+    },
+    onRecvError() {}, onWritable() {},
+  }), 0);
+  while (rest.length < 19) await immediate();
+  assert.deepEqual(rest, Array.from({ length: 19 }, (_, i) => sent + 1 + i), 'the other holder gets the rest, in order');
+  other.close();
+  await closeAll([tx]);
+  assert.equal(timerfds(), before, 'the timer closed with the socket');
+});
+
 test('a socket that answers what it receives is never coalesced', {
   skip: child !== 'on' && 'runs in a child with UDPKIT_RX_COALESCE_US=10000',
 }, async () => {

@@ -755,3 +755,17 @@ test('a setter on recvAddresses that closes the socket mid-receive: nothing deli
   assert.equal(r.fd(), -1);
   s.close();
 });
+
+test('recvInfo lives from the setRecvFeatures that asks for it to close, as recvMeta does', () => {
+  const s = bound();
+  assert.equal(s.recvInfo, undefined, 'not made before it is asked for');
+  const on = s.setRecvFeatures(1); // RECV_PACKET_INFO
+  assert.equal(on & 1, 1);
+  assert.ok(s.recvInfo instanceof Int32Array);
+  assert.equal(s.recvInfo.length, dp.recvBatchSize * 6);
+  assert.equal(s.recvInfo, s.recvInfo, 'one table while open');
+  s.close();
+  assert.equal(s.recvInfo, undefined, 'let go at close');
+  assert.equal(s.setRecvFeatures(1) < 0, true, 'a closed socket makes none again');
+  assert.equal(s.recvInfo, undefined);
+});
