@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const entries = [
-  { cjs: 'index.js', mjs: 'index.mjs', names: ['createSocket', 'Socket'] },
+  { cjs: 'index.js', mjs: 'index.mjs', names: ['_createSocketHandle', 'createSocket', 'Socket'] },
   { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket', 'PromiseSocket', 'AbortError'] },
   { cjs: 'register.js', mjs: 'register.mjs', names: ['registered'] },
 ];

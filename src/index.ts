@@ -1,8 +1,41 @@
 // udpkit: node:dgram's public surface, exactly, on udpkit's own datapath.
+//
+// The module object has node:dgram's shape, because code and tools depend on
+// it: the same own keys, in the same order, as plain writable, enumerable,
+// configurable data properties (so `dgram.createSocket = stub`, sinon.stub and
+// other test doubles work), and no `__esModule` marker (so TypeScript's
+// `esModuleInterop` default import, `__importDefault(require('udpkit'))`, wraps
+// it as it wraps node:dgram and `.default` is the module itself). Hence
+// `export =` of a plain object, with the types in a namespace of the same name.
 import { Socket, createSocket, _createSocketHandle } from './socket';
+import type * as socket from './socket';
+import type * as lookup from './lookup';
 
-export { _createSocketHandle, createSocket, Socket };
-export type {
-  SocketType, SocketOptions, BindOptions, RemoteInfo, AddressInfo, Datagram, OutgoingDatagram, SendCallback,
-} from './socket';
-export type { LookupFunction } from './lookup';
+// eslint-disable-next-line @typescript-eslint/no-namespace
+declare namespace udpkit {
+  type Socket = socket.Socket;
+  type SocketType = socket.SocketType;
+  type SocketOptions = socket.SocketOptions;
+  type BindOptions = socket.BindOptions;
+  type RemoteInfo = socket.RemoteInfo;
+  type AddressInfo = socket.AddressInfo;
+  type Datagram = socket.Datagram;
+  type OutgoingDatagram = socket.OutgoingDatagram;
+  type SendCallback = socket.SendCallback;
+  type LookupFunction = lookup.LookupFunction;
+}
+
+interface Dgram {
+  /** node:dgram's deprecated handle factory; absent from Node 25 on, as from node:dgram there. */
+  _createSocketHandle: typeof _createSocketHandle;
+  createSocket: typeof createSocket;
+  Socket: typeof Socket;
+}
+
+// Node 25 removed _createSocketHandle from node:dgram; follow the running line.
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+const udpkit = (nodeMajor >= 25
+  ? { createSocket, Socket }
+  : { _createSocketHandle, createSocket, Socket }) as Dgram;
+
+export = udpkit;

@@ -5,8 +5,8 @@
 // getRecvDropCount), so everything here could be written by a user too.
 
 import type { AddressInfo } from 'node:net';
-import { createSocket as createRawSocket, Socket } from './index';
-import type { Datagram } from './index';
+import { createSocket as createRawSocket, Socket } from './socket';
+import type { Datagram } from './socket';
 
 export type { Datagram };
 

@@ -1,6 +1,6 @@
 // udpkit echo: send every datagram back to its sender.
-import { createSocket } from '../index';
-import type { Datagram } from '../index';
+import { createSocket } from '../socket';
+import type { Datagram } from '../socket';
 import { endpoint, err, expectPositionals, familyOf, onInterrupt, out, parse, port } from './common';
 
 export const help = `Usage: udpkit echo [--port N] [--host H]

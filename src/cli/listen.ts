@@ -1,6 +1,6 @@
 // udpkit listen: print every datagram with its sender.
-import { createSocket } from '../index';
-import type { Datagram } from '../index';
+import { createSocket } from '../socket';
+import type { Datagram } from '../socket';
 import { endpoint, err, familyOf, onInterrupt, parse, port, UsageError, expectPositionals } from './common';
 
 export const help = `Usage: udpkit listen [--port N] [--host H] [--format text|hex|json]

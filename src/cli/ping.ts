@@ -1,6 +1,6 @@
 // udpkit ping: round trips against an echo server (e.g. `udpkit echo`).
-import { createSocket } from '../index';
-import type { Datagram } from '../index';
+import { createSocket } from '../socket';
+import type { Datagram } from '../socket';
 import { endpoint, err, expectPositionals, familyOf, integer, onInterrupt, out, parse, port, UsageError } from './common';
 
 export const help = `Usage: udpkit ping HOST PORT [--count N] [--interval MS] [--size B] [--timeout MS]

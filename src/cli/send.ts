@@ -1,6 +1,6 @@
 // udpkit send: send a message, or each line of stdin, as datagrams.
 import * as readline from 'node:readline';
-import { createSocket } from '../index';
+import { createSocket } from '../socket';
 import { err, expectPositionals, familyOf, parse, port, UsageError } from './common';
 
 export const help = `Usage: udpkit send HOST PORT [MESSAGE]
