@@ -73,15 +73,17 @@ node no-binary.cjs || fail "the error without a binary"
 mv "$work/prebuilds.hidden" node_modules/udpkit/prebuilds
 ok "without a binary: one line naming platform, arch and the fix"
 
-# Install scripts allowed, no compiler: node-gyp-build finds the prebuilt
-# binary and builds nothing (CC/CXX=false would fail any compile).
+# Install script approved (allowScripts; older npm runs it anyway), no
+# compiler: node-gyp-build finds the prebuilt binary and builds nothing
+# (CC/CXX=false would fail any compile).
 app2="$work/app-scripts"
 mkdir "$app2" && cd "$app2"
-echo '{ "name": "udpkit-consumer-scripts", "version": "1.0.0", "private": true }' > package.json
-CC=false CXX=false npm install --no-audit --no-fund --silent --foreground-scripts "$tgz" || fail "install with scripts allowed and no compiler"
+echo "{ \"name\": \"udpkit-consumer-scripts\", \"version\": \"1.0.0\", \"private\": true, \"allowScripts\": { \"file:$tgz\": true } }" > package.json
+CC=false CXX=false npm install --no-audit --no-fund --foreground-scripts "$tgz" > "$work/install.log" 2>&1 || { cat "$work/install.log"; fail "install with scripts allowed and no compiler"; }
+grep -q '^> node-gyp-build' "$work/install.log" || { cat "$work/install.log"; fail "udpkit's install script did not run"; }
 [ ! -e node_modules/udpkit/build ] || fail "the install script compiled although a prebuilt binary matched"
 cp "$fixtures/roundtrip.cjs" . && node roundtrip.cjs || fail "CommonJS after an install with scripts"
-ok "installed with scripts allowed and no compiler: the prebuilt binary, nothing compiled"
+ok "installed with the install script approved and no compiler: it ran, found the prebuilt binary, compiled nothing"
 
 if [ "${CHECK_ARM64:-0}" = 1 ]; then
   arm="$(NODE_LINES_ARCH=arm64 "$root/scripts/node-lines.sh" "${lines%% *}")"

@@ -20,8 +20,8 @@ interface Loader {
 const packageRoot = path.join(__dirname, '..', '..');
 
 const FIX =
-  'Fix: allow udpkit\'s install script (npm 12: allowScripts) and run "npm rebuild udpkit", ' +
-  'which compiles it (needs python3, make and a C compiler).';
+  'Fix: let udpkit\'s install script run (npm 11.16+: npm install-scripts approve udpkit) and run ' +
+  '"npm rebuild udpkit", which compiles it (needs python3, make and a C compiler).';
 
 let loaded: unknown;
 
