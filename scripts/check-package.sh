@@ -25,8 +25,12 @@ echo "check-package: packed $(basename "$tgz") ($(stat -c %s "$tgz") bytes)"
 
 # What is in it: users' files only.
 tar tzf "$tgz" | sed 's#^package/##' | sort > "$work/files"
+# Every source binding.gyp names, for Linux and for the fallback (which other
+# systems build at install), with the headers beside them.
+sources="$(for v in native posix; do python3 scripts/gyp-target.py binding.gyp -Dudpkit_platform=$v; done |
+  node -e 'const s = new Set(); for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) for (const f of JSON.parse(l).sources) s.add(f); console.log([...s].join(" "))')"
 for want in package.json README.md LICENSE binding.gyp bin/udpkit.js dist/index.js dist/index.d.ts dist/index.mjs \
-  dist/promises.mjs dist/register.mjs native/udpkit.c native/platform_posix.c \
+  dist/promises.mjs dist/register.mjs $sources $(cd native && ls *.h | sed 's#^#native/#') \
   prebuilds/linux-x64/node.napi.glibc.node prebuilds/linux-x64/node.napi.musl.node \
   prebuilds/linux-arm64/node.napi.glibc.node prebuilds/linux-arm64/node.napi.musl.node; do
   grep -qx "$want" "$work/files" || fail "the tarball lacks $want"
@@ -34,6 +38,28 @@ done
 unexpected="$(grep -Ev '^(package\.json|README\.md|LICENSE|binding\.gyp|bin/[^/]+\.js|dist/.+\.(js|mjs|d\.ts)|native/[^/]+\.[ch]|prebuilds/linux-(x64|arm64)/node\.napi\.(glibc|musl)\.node)$' "$work/files" || true)"
 [ -z "$unexpected" ] || fail "the tarball holds files users do not need: $unexpected"
 ok "tarball: $(wc -l < "$work/files") files, all for users"
+
+# The binaries are what their names say: architecture, C library, and for
+# glibc nothing newer than 2.28 (Node 20's own floor), as the README promises.
+mkdir "$work/unpacked" && tar xzf "$tgz" -C "$work/unpacked"
+for f in "$work"/unpacked/package/prebuilds/*/*.node; do
+  name="${f#"$work"/unpacked/package/}"
+  case "$name" in
+    *linux-x64/*) machine='Advanced Micro Devices X86-64' ;;
+    *linux-arm64/*) machine='AArch64' ;;
+  esac
+  readelf -h "$f" | grep -q "Machine: *$machine\$" || fail "$name is not built for $machine"
+  needed="$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')"
+  glibc="$(objdump -T "$f" | { grep -o 'GLIBC_[0-9.]*' || true; } | sed 's/GLIBC_//' | sort -uV | tail -n 1)"
+  case "$name" in
+    *.musl.node)
+      [ "$needed" = "libc.so " ] || fail "$name needs $needed, not musl's libc.so alone"
+      [ -z "$glibc" ] || fail "$name asks for glibc symbols" ;;
+    *.glibc.node)
+      [ "$(printf '%s\n' "$glibc" 2.28 | sort -V | tail -n 1)" = 2.28 ] || fail "$name needs glibc $glibc, newer than 2.28" ;;
+  esac
+  ok "$name: $machine, needs ${needed% }${glibc:+, glibc >= $glibc}"
+done
 
 # A fresh project; udpkit installed with every install script blocked.
 app="$work/app"
