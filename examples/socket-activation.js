@@ -17,8 +17,9 @@ delete process.env.LISTEN_FDNAMES;
 
 const socket = dgram.createSocket('udp4');
 socket.on('message', (msg, rinfo) => {
-  socket.send(Buffer.concat([Buffer.from('echo:'), msg]), rinfo.port, rinfo.address);
-  if (msg.toString() === 'quit') socket.close();
+  // Close once the reply has left: a close() in the same tick would drop it, as in node:dgram.
+  const quit = msg.toString() === 'quit';
+  socket.send(Buffer.concat([Buffer.from('echo:'), msg]), rinfo.port, rinfo.address, () => quit && socket.close());
 });
 socket.on('listening', () => {
   const { address, port } = socket.address();

@@ -1,5 +1,6 @@
 // Errors shaped exactly like the ones node:dgram throws: same class, `code`,
 // `message`, own-property order, and `toString()` form `TypeError [CODE]: msg`.
+import { join } from 'node:path';
 import { inspect, getSystemErrorName, getSystemErrorMap } from 'node:util';
 
 type ErrorClass = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor;
@@ -22,13 +23,40 @@ function codedError(Base: ErrorClass, code: string, message: string): Error {
   return err;
 }
 
-/** How Node describes a received value in its argument errors. */
+/**
+ * How the running Node describes a received value in its argument errors
+ * ("Received function f", "an instance of Foo", "type string ('x')", ...).
+ * The wording differs between Node lines (anonymous classes, constructors
+ * without a name, long symbols), so udpkit asks the running Node itself: a
+ * public API that rejects the value with ERR_INVALID_ARG_TYPE says how it
+ * describes it. `path.join` takes only strings; `Buffer.alloc` only numbers.
+ */
 export function describeReceived(value: unknown): string {
+  try {
+    if (typeof value === 'string') Buffer.alloc(value as unknown as number);
+    else join(value as string);
+  } catch (err) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (code === 'ERR_INVALID_ARG_TYPE' && typeof message === 'string') {
+      const at = message.indexOf(RECEIVED);
+      if (at >= 0) return message.slice(at + RECEIVED.length);
+    } else if (code === undefined && err instanceof TypeError) {
+      // The running Node's formatter itself fails on this value (Node 20 and 22
+      // on `{ constructor: 5 }`); it fails the same way inside node:dgram.
+      throw err;
+    }
+  }
+  return describeReceivedAsNode20(value);
+}
+const RECEIVED = '. Received ';
+
+/** Node 20's wording, in case the running Node ever stops answering as above. */
+function describeReceivedAsNode20(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'function' && value.name) return `function ${value.name}`;
+  if (typeof value === 'function') return `function ${value.name}`;
   if (typeof value === 'object') {
     const ctor = (value as { constructor?: { name?: string } }).constructor;
-    if (ctor?.name) return `an instance of ${ctor.name}`;
+    if (ctor && typeof ctor === 'object' || typeof ctor === 'function') return `an instance of ${ctor.name}`;
     return inspect(value, { depth: -1 });
   }
   if (typeof value === 'string') {
@@ -93,6 +121,14 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
   }
   return codedError(RangeError, 'ERR_OUT_OF_RANGE',
     `The value of "${name}" is out of range. It must be ${range}. Received ${received}`) as RangeError;
+}
+
+/** ERR_INVALID_ARG_VALUE: `The argument 'name' <reason>. Received <inspected value>`. */
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const kind = name.includes('.') ? 'property' : 'argument';
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${kind} '${name}' ${reason}. Received ${shown}`) as TypeError;
 }
 
 export function missingArgs(...names: string[]): TypeError {

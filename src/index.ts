@@ -10,6 +10,7 @@
 import { Socket, createSocket, _createSocketHandle } from './socket';
 import type * as socket from './socket';
 import type * as lookup from './lookup';
+import { legacyMembersRemoved } from './node-line';
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace udpkit {
@@ -32,9 +33,7 @@ interface Dgram {
   Socket: typeof Socket;
 }
 
-// Node 25 removed _createSocketHandle from node:dgram; follow the running line.
-const nodeMajor = Number(process.versions.node.split('.')[0]);
-const udpkit = (nodeMajor >= 25
+const udpkit = (legacyMembersRemoved
   ? { createSocket, Socket }
   : { _createSocketHandle, createSocket, Socket }) as Dgram;
 

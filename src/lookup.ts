@@ -3,6 +3,7 @@
 import * as dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { Family } from './datapath/types';
+import { literalsSkipLookup } from './node-line';
 
 /** The shape of the `lookup` option: dns.lookup's. */
 export type LookupFunction = (
@@ -16,7 +17,8 @@ export type Resolved = (err: Error | null, ip: string) => void;
 // dns.lookup as it was when udpkit loaded: while it is still in place, an IP
 // literal needs no call (it would only answer on the next tick); once someone
 // replaces it (tests, mocks, instrumentation), every address goes through it,
-// as in node:dgram.
+// as in node:dgram up to 24.18 and 26.4 (later, literals never do: see
+// literalsSkipLookup).
 const builtinLookup = dns.lookup;
 
 export class Resolver {
@@ -34,12 +36,23 @@ export class Resolver {
    * lookup: a user's lookup is called for every address, as Node does.
    */
   literal(address: unknown): string | null {
-    if (this.#custom !== undefined || typeof address !== 'string' || dns.lookup !== builtinLookup) return null;
+    if (this.#custom !== undefined || typeof address !== 'string') return null;
+    if (!literalsSkipLookup && dns.lookup !== builtinLookup) return null;
     // Most sockets talk to one or a few peers: skip re-parsing the same literal.
     if (address === this.#lastLiteral) return address;
     if (isIP(address) === 0) return null;
     this.#lastLiteral = address;
     return address;
+  }
+
+  /**
+   * bind()'s address as an IP literal, or null. From Node 24 on, bind() tests
+   * any value with net.isIP, which converts it to a string (a Symbol throws
+   * there, a one-element array of an IP passes).
+   */
+  bindLiteral(address: unknown): string | null {
+    if (!literalsSkipLookup || this.#custom !== undefined) return this.literal(address);
+    return isIP(address as string) === 0 ? null : String(address);
   }
 
   /** Resolves asynchronously, never in the same tick (dns.lookup's own contract). */

@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { createSocket as createRawSocket, Socket } from './socket';
 import type { Datagram } from './socket';
+import { socketNotRunning } from './errors';
 
 export type { Datagram };
 
@@ -97,6 +98,8 @@ export class PromiseSocket implements AsyncIterable<Datagram> {
   #paused = false;
   #pauseCount = 0;
   #closing: Promise<void> | null = null;
+  /** Sends whose callback has not come: node:dgram drops a send that close() overtakes without calling it back. */
+  #unsent = new Set<(err: Error | null, bytes: number) => void>();
 
   /** @internal Use `createSocket()`. */
   constructor(socket: Socket, highWaterMark: number) {
@@ -194,6 +197,7 @@ export class PromiseSocket implements AsyncIterable<Datagram> {
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = (err: Error | null, bytes: number): void => {
         signal?.removeEventListener('abort', onAbort);
+        this.#unsent.delete(done);
         if (settled) return;
         settled = true;
         if (err) reject(err);
@@ -203,6 +207,7 @@ export class PromiseSocket implements AsyncIterable<Datagram> {
       if (port === undefined) this.socket.send(msg, done);
       else if (address === undefined) this.socket.send(msg, port, done);
       else this.socket.send(msg, port, address, done);
+      this.#unsent.add(done); // after send(): it may throw, and never calls back synchronously
     });
   }
 
@@ -453,6 +458,10 @@ export class PromiseSocket implements AsyncIterable<Datagram> {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve(null);
+    // A send the close overtook never left: say so rather than leave its promise pending forever.
+    const unsent = [...this.#unsent];
+    this.#unsent.clear();
+    for (const done of unsent) done(socketNotRunning(), 0);
   }
 }
 

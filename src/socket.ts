@@ -13,11 +13,12 @@ import {
   type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
 } from './datapath/types';
 import {
-  bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType,
+  bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue,
   invalidFdType, missingArgs, socketAlreadyBound, socketBadBufferSize, socketBadType,
   socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
+import { legacyMembersRemoved, syncBindAndConnect } from './node-line';
 import {
   isArrayBufferView, toWirePort, validateAbortSignal, validateFunction, validatePort,
   validateString, validateUint32,
@@ -83,10 +84,13 @@ type MessageBuffer = string | ArrayBufferView | ReadonlyArray<string | ArrayBuff
 const enum BindState { Unbound, Binding, Bound }
 const enum ConnectState { Disconnected, Connecting, Connected }
 
+/**
+ * Work issued before the socket is listening, run in order when it is. As in
+ * node:dgram, a failed bind drops it silently: queued sends are never sent
+ * and their callbacks never called; the socket's 'error' says what happened.
+ */
 interface QueuedWork {
   run(): void;
-  /** Tells a queued send's callback that it will never go out (bind failed or the socket closed). */
-  fail?(err: Error): void;
 }
 
 /** Datagrams handed to the kernel in one datapath call at most. */
@@ -200,7 +204,8 @@ export class Socket extends EventEmitter {
   #outQueuedBytes = 0;
   #flushScheduled = false;
   #blocked = false;
-  #batchCallbacks: ((err: Error | null) => void)[] = [];
+  /** sendMany() calls whose callback has not come yet (see close()). */
+  #unfinishedBatches = new Set<(err: Error) => void>();
 
   readonly #sink: RecvSink;
   #releaseShared: (() => void) | undefined;
@@ -312,7 +317,7 @@ export class Socket extends EventEmitter {
     this.#bindState = BindState.Binding;
 
     const last = args.length > 0 ? args[args.length - 1] : undefined;
-    if (typeof last === 'function') this.once('listening', last as () => void);
+    if (typeof last === 'function') this.#onceBound(last as () => void);
 
     if (port !== null && typeof port === 'object') {
       const opts = port as BindOptions;
@@ -339,18 +344,45 @@ export class Socket extends EventEmitter {
     const afterLookup = (err: Error | null, ip: string): void => {
       if (!this.#handle) return; // closed while resolving
       if (err) {
-        this.#bindState = BindState.Unbound;
-        this.emit('error', err);
+        this.#bindFailed(err);
         return;
       }
       // reusePort sockets are each their own (the kernel spreads the load), as in Node 22.
       if (!exclusive && !this.#reusePort && isClusterWorker()) this.#bindShared(ip, port);
       else this.#bindResolved(ip, port);
     };
-    const literal = this.#resolver.literal(address as string);
+    const literal = this.#resolver.bindLiteral(address);
     if (literal !== null) process.nextTick(afterLookup, null, literal);
     else this.#resolver.resolve(address, afterLookup);
     return this;
+  }
+
+  /**
+   * bind()'s callback, as node:dgram registers it: a 'listening' listener
+   * plus an 'error' listener that takes it away again if this bind fails, so
+   * a bind retried from the 'error' handler leaves nothing behind. (A side
+   * effect node:dgram has too: with a callback, a failed bind's 'error' has a
+   * listener even when the user added none, so it is not thrown.)
+   */
+  #onceBound(callback: () => void): void {
+    const onListening = (): void => {
+      this.removeListener('listening', onListening);
+      this.removeListener('error', removeListeners);
+      callback.call(this);
+    };
+    const removeListeners = (): void => {
+      this.removeListener('listening', onListening);
+      this.removeListener('error', removeListeners);
+    };
+    this.on('listening', onListening);
+    this.on('error', removeListeners);
+  }
+
+  /** A bind that did not happen: queued work is dropped (see QueuedWork), then 'error'. */
+  #bindFailed(err: Error): void {
+    this.#bindState = BindState.Unbound;
+    this.#dropQueue();
+    this.emit('error', err);
   }
 
   #bindFlags(): number {
@@ -365,8 +397,7 @@ export class Socket extends EventEmitter {
     const handle = this.#handle!;
     const err = handle.bind(ip, toWirePort(port), this.#bindFlags());
     if (err < 0) {
-      this.#bindState = BindState.Unbound;
-      this.emit('error', exceptionWithHostPort(err, 'bind', ip, toWirePort(port)));
+      this.#bindFailed(exceptionWithHostPort(err, 'bind', ip, toWirePort(port)));
       return;
     }
     this.#startListening();
@@ -389,15 +420,13 @@ export class Socket extends EventEmitter {
         return;
       }
       if (errno < 0) {
-        this.#bindState = BindState.Unbound;
-        this.emit('error', exceptionWithHostPort(errno, 'bind', ip, wirePort));
+        this.#bindFailed(exceptionWithHostPort(errno, 'bind', ip, wirePort));
         return;
       }
       const err = handle.open(fd);
       if (err < 0) {
         release();
-        this.#bindState = BindState.Unbound;
-        this.emit('error', exceptionWithHostPort(err, 'bind', ip, wirePort));
+        this.#bindFailed(exceptionWithHostPort(err, 'bind', ip, wirePort));
         return;
       }
       this.#releaseShared = release;
@@ -405,13 +434,66 @@ export class Socket extends EventEmitter {
     });
   }
 
-  #startListening(): void {
+  /** Bound: receiving starts and 'listening' is emitted, now or (bindSync) on the next tick. */
+  #startListening(emitLater = false): void {
     const handle = this.#handle!;
     this.#bindState = BindState.Bound;
     this.#startReceiving(handle);
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, SocketOption.RecvBufferSize);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, SocketOption.SendBufferSize);
-    this.emit('listening');
+    if (emitLater) process.nextTick(() => this.emit('listening'));
+    else this.emit('listening');
+  }
+
+  /**
+   * Node 24's bindSync(options): binds before returning, to an IP literal only
+   * (no resolving), and returns address(); 'listening' follows on the next tick.
+   * Errors are thrown, not emitted. (Absent before Node 24, as in node:dgram.)
+   */
+  bindSync(options?: { port?: number; address?: string; exclusive?: boolean }): AddressInfo;
+  // No declared parameter: node:dgram's bindSync.length is 0.
+  bindSync(...args: [({ port?: number; address?: string; exclusive?: boolean } | undefined)?]): AddressInfo {
+    const handle = this.#healthCheck();
+    let options = args[0];
+    if (options === undefined) options = {};
+    else if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw invalidArgType('options', 'object', options);
+    }
+    if (this.#bindState !== BindState.Unbound) throw socketAlreadyBound();
+    const port = options.port == null ? 0 : validatePort(options.port, 'options.port');
+    let address: unknown = options.address;
+    if (address !== undefined) validateString(address, 'options.address');
+    if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
+    else if (!isIP(address as string)) {
+      throw invalidArgValue('options.address', address, 'must be a numeric IP address; bindSync does not perform DNS resolution');
+    }
+    const err = handle.bind(address as string, port, this.#bindFlags());
+    if (err < 0) throw exceptionWithHostPort(err, 'bind', address as string, port);
+    this.#startListening(true);
+    return this.address();
+  }
+
+  /**
+   * Node 24's connectSync(port, address): binds if needed and connects before
+   * returning, to an IP literal only; 'connect' follows on the next tick.
+   */
+  connectSync(port: number, address?: string): void {
+    const handle = this.#healthCheck();
+    port = validatePort(port, 'Port', false);
+    if (this.#connectState !== ConnectState.Disconnected) throw socketIsConnected();
+    if (address === undefined || address === null) address = '';
+    else validateString(address, 'address');
+    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
+    if (!isIP(host)) {
+      throw invalidArgValue('address', address, 'must be a numeric IP address; connectSync does not perform DNS resolution');
+    }
+    if (this.#bindState === BindState.Unbound) this.bindSync();
+    else if (this.#bindState === BindState.Binding) throw socketAlreadyBound();
+    if (this.#sendBlockList?.check(host, isIPv6(host) ? 'ipv6' : 'ipv4')) throw ipBlocked(host);
+    const rc = handle.connect(host, port);
+    if (rc < 0) throw exceptionWithHostPort(rc, 'connect', host, port);
+    this.#connectState = ConnectState.Connected;
+    process.nextTick(() => this.emit('connect'));
   }
 
   #startReceiving(handle: DatapathSocket): void {
@@ -435,25 +517,22 @@ export class Socket extends EventEmitter {
   #enqueue(work: QueuedWork): void {
     if (this.#queue === undefined) {
       this.#queue = [];
-      this.once('error', this.#onListenError);
       this.once('listening', this.#onListenSuccess);
     }
     this.#queue.push(work);
   }
 
   readonly #onListenSuccess = (): void => {
-    this.removeListener('error', this.#onListenError);
     const queue = this.#queue;
     this.#queue = undefined;
     if (queue) for (const work of queue) work.run();
   };
 
-  readonly #onListenError = (err: Error): void => {
+  #dropQueue(): void {
+    if (this.#queue === undefined) return;
     this.removeListener('listening', this.#onListenSuccess);
-    const queue = this.#queue;
     this.#queue = undefined;
-    if (queue) for (const work of queue) work.fail?.(err);
-  };
+  }
 
   // ---------------------------------------------------------------- connect
 
@@ -600,9 +679,7 @@ export class Socket extends EventEmitter {
       this.#enqueue({
         run: () => {
           if (this.#handle) this.#submit(payload, connected, port, address, cb);
-          else cb && process.nextTick(cb, socketNotRunning());
         },
-        fail: (err) => cb && process.nextTick(cb, err),
       });
       return;
     }
@@ -623,10 +700,8 @@ export class Socket extends EventEmitter {
         else process.nextTick(() => this.emit('error', err));
         return;
       }
-      if (!this.#handle) {
-        if (cb) process.nextTick(cb, socketNotRunning());
-        return;
-      }
+      // Closed while resolving: dropped, and no callback, as in node:dgram.
+      if (!this.#handle) return;
       if (this.#sendBlockList && this.#blocked_(ip, cb)) return;
       this.#push(payload, ip, port, cb);
     });
@@ -763,15 +838,25 @@ export class Socket extends EventEmitter {
     let pending = prepared.length;
     let sent = 0;
     let firstError: Error | null = null;
-    const done = (err: Error | null): void => {
-      if (err) firstError ??= err;
-      else sent++;
-      if (--pending === 0) callback?.(firstError, sent);
-    };
     if (pending === 0) {
       if (callback) process.nextTick(callback, null, 0);
       return;
     }
+    // Some datagrams may never call back (close() overtook them, as node:dgram
+    // drops such sends); the batch's callback still comes, once, at close.
+    let finished = false;
+    const finish = (err: Error | null): void => {
+      if (finished) return;
+      finished = true;
+      this.#unfinishedBatches.delete(finish);
+      callback?.(err, sent);
+    };
+    const done = (err: Error | null): void => {
+      if (err) firstError ??= err;
+      else sent++;
+      if (--pending === 0) finish(firstError);
+    };
+    if (callback) this.#unfinishedBatches.add(finish);
     for (const [payload, port, address] of prepared) {
       this.#submit(payload, connected, port, address, callback ? done : undefined);
     }
@@ -841,8 +926,11 @@ export class Socket extends EventEmitter {
       return this;
     }
     const handle = this.#healthCheck();
-    // Datagrams already accepted go out before the descriptor goes away.
-    if (this.#outHead < this.#outLength && !this.#blocked) this.#flush();
+    if (this.#outHead < this.#outLength && !this.#blocked) {
+      this.#forgetUnconnected();
+      this.#flush();
+    }
+    // What the kernel pushed back (EAGAIN) and still waits: ECANCELED, as in node:dgram.
     for (let i = this.#outHead; i < this.#outLength; i++) {
       this.#complete(i, exceptionWithHostPort(ECANCELED, 'send', this.#outAddresses[i] ?? undefined, this.#outPorts[i]));
     }
@@ -852,8 +940,36 @@ export class Socket extends EventEmitter {
     handle.close();
     this.#releaseShared?.();
     this.#releaseShared = undefined;
-    process.nextTick(() => this.emit('close'));
+    process.nextTick(() => {
+      // After the callbacks close() itself queued: what is left never went out.
+      for (const finish of [...this.#unfinishedBatches]) finish(socketNotRunning());
+      this.emit('close');
+    });
     return this;
+  }
+
+  /**
+   * close() before queued sends left: node:dgram resolves every unconnected
+   * destination first, answering on a later tick, so a close() in the same
+   * tick (or queued behind a bind) finds them still resolving and they never
+   * leave, nor are their callbacks called. Datagrams to the connected peer need
+   * no resolving and node:dgram has already sent them: those still go out.
+   */
+  #forgetUnconnected(): void {
+    let kept = this.#outHead;
+    for (let i = this.#outHead; i < this.#outLength; i++) {
+      if (this.#outAddresses[i] !== null) {
+        this.#outQueuedBytes -= this.#outSizes[i]!;
+        continue;
+      }
+      this.#outPayloads[kept] = this.#outPayloads[i]!;
+      this.#outAddresses[kept] = null;
+      this.#outPorts[kept] = this.#outPorts[i]!;
+      this.#outCallbacks[kept] = this.#outCallbacks[i];
+      this.#outSizes[kept] = this.#outSizes[i]!;
+      kept++;
+    }
+    this.#outLength = kept;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -1040,7 +1156,8 @@ function legacy(socket: Socket): LegacyView {
 }
 const dep = (fn: (this: Socket) => unknown, name: string): (this: Socket) => unknown =>
   deprecate(fn, `Socket.prototype.${name} is deprecated`, 'DEP0112');
-Object.defineProperties(Socket.prototype, {
+// Node 25 removed them; so does udpkit there.
+if (!legacyMembersRemoved) Object.defineProperties(Socket.prototype, {
   _handle: { get: dep(function () { return legacy(this).handle(); }, '_handle'), configurable: true },
   _receiving: { get: dep(function () { return legacy(this).receiving(); }, '_receiving'), configurable: true },
   _bindState: { get: dep(function () { return legacy(this).bindState(); }, '_bindState'), configurable: true },
@@ -1049,6 +1166,12 @@ Object.defineProperties(Socket.prototype, {
   _healthCheck: { value: dep(function () { legacy(this).healthCheck(); }, '_healthCheck'), writable: true, configurable: true },
   _stopReceiving: { value: dep(function () { legacy(this).stopReceiving(); }, '_stopReceiving'), writable: true, configurable: true },
 });
+
+if (!syncBindAndConnect) {
+  // Not on this Node line's node:dgram: not on ours either.
+  delete (Socket.prototype as Partial<Socket>).bindSync;
+  delete (Socket.prototype as Partial<Socket>).connectSync;
+}
 
 export function createSocket(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void): Socket {
   return new Socket(type, listener);

@@ -1,5 +1,6 @@
 // Argument validation with node:dgram's exact errors.
 import { badPort, invalidArgType, outOfRange } from './errors';
+import { literalsSkipLookup } from './node-line';
 
 /** A port as Node accepts it: a number or numeric string in range. Returns it as an integer. */
 export function validatePort(port: unknown, name = 'Port', allowZero = true): number {
@@ -7,7 +8,7 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
       (typeof port === 'string' && port.trim().length === 0) ||
       +port !== (+port >>> 0) ||
       +port > 0xFFFF ||
-      (port === 0 && !allowZero)) {
+      (!allowZero && (literalsSkipLookup ? +port === 0 : port === 0))) {
     throw badPort(name, port, allowZero);
   }
   return +port | 0;

@@ -59,6 +59,60 @@ C('Socket is EventEmitter', 'none', (d) => d.createSocket('udp4') instanceof req
 C('createSocket returns a Socket', 'none', (d) => d.createSocket('udp4') instanceof d.real.Socket, U4);
 C('createSocket.length', 'none', (d) => d.real.createSocket.length, U4);
 
+// ---------- how a received value is described in argument errors ("Received ...") ----------
+// The wording varies between Node lines; udpkit must match the running one.
+{
+  class Named {}
+  const anonymous = [function () {}][0];
+  const anonymousClass = [class {}][0];
+  const DESCRIBED = [
+    ['anonymous function', anonymous], ['anonymous arrow', [() => {}][0]], ['named function', function named() {}],
+    ['bound function', noop.bind(null)], ['async function', async function af() {}], ['class', Named],
+    ['anonymous class', anonymousClass], ['instance of anonymous class', new anonymousClass()],
+    ['constructor with empty name', { constructor: { name: '' } }], ['constructor without name', { constructor: {} }],
+    ['constructor undefined', { constructor: undefined }], ['null prototype', Object.create(null)],
+    ['null prototype with keys', Object.assign(Object.create(null), { a: 1, b: 'x'.repeat(50) })],
+    ['instance', new Named()], ['Map', new Map()], ['Uint8Array', new Uint8Array(2)], ['Proxy', new Proxy({}, {})],
+    ['Symbol()', Symbol()], ['Symbol(20)', Symbol('s'.repeat(20))], ['Symbol(21)', Symbol('s'.repeat(21))],
+    ['Symbol(40)', Symbol('s'.repeat(40))], ['string of 28', 'y'.repeat(28)], ['string of 29', 'y'.repeat(29)],
+    ["string with '", "it's"], ["string with ' and \"", 'it\'s "q"'], ['string of quotes', "'".repeat(30)],
+    ['string with newline', 'a\nb'], ['emoji string', '\u{1F600}'.repeat(20)], ['2**53', 2 ** 53], ['1e21', 1e21],
+    ['-0', -0], ['-Infinity', -Infinity], ['tiny', 1.2345678901234567e-7], ['big bigint', 12345678901234567890n],
+    ['negative big bigint', -12345678901234567890n], ['false', false],
+  ];
+  for (const [n, v] of DESCRIBED) {
+    C(`createSocket({lookup: ${n}}) describes it as node does`, 'none', (d) => d.createSocket({ type: 'udp4', lookup: v }), U4);
+    C(`send(buf, ${n} as port) describes it as node does`, 'bound', (d, s, c) => s.send('x', v, c.loop), U4);
+  }
+}
+
+// ---------- bindSync / connectSync (Node 24's; absent before, as in node:dgram) ----------
+C('typeof Socket.prototype.bindSync', 'none', (d) => typeof d.real.Socket.prototype.bindSync, U4);
+C('typeof Socket.prototype.connectSync', 'none', (d) => typeof d.real.Socket.prototype.connectSync, U4);
+if (typeof require('node:dgram').Socket.prototype.bindSync === 'function') {
+  const shown = (r) => (r && typeof r === 'object' ? [r.address, r.family, typeof r.port] : r);
+  for (const state of ['fresh', 'closed', 'bound', 'connected']) {
+    for (const [n, v] of [['no options', undefined], ...BAD_VALUES, ['{port:null}', { port: null }], ['{port:"0"}', { port: '0' }],
+      ['{port:-1}', { port: -1 }], ['{port:70000}', { port: 70000 }], ['{address:5}', { address: 5 }], ['{address:""}', { address: '' }],
+      ['{address:"localhost"}', { address: 'localhost' }], ['{address:loop}', 'LOOP'], ['{address:other family}', 'OTHER'],
+      ['{exclusive:true}', { exclusive: true }], ['{fd:99}', { fd: 99 }]]) {
+      C(`bindSync(${n})`, state, (d, s, c) => {
+        const options = v === 'LOOP' ? { address: c.loop } : v === 'OTHER' ? { address: c.loop === '::1' ? '127.0.0.1' : '::1' } : v;
+        return shown(s.bindSync(options));
+      });
+    }
+    for (const [n, args] of [['no args', []], ['(0)', [0]], ['("0")', ['0']], ['(port)', ['PORT']], ['(port, loop)', ['PORT', 'LOOP']],
+      ['(port, "")', ['PORT', '']], ['(port, null)', ['PORT', null]], ['(port, 5)', ['PORT', 5]], ['(port, fn)', ['PORT', noop]],
+      ['(port, "localhost")', ['PORT', 'localhost']], ['(port, other family)', ['PORT', 'OTHER']], ['(port, any)', ['PORT', 'ANY']]]) {
+      C(`connectSync${n}`, state, (d, s, c) => {
+        const real = args.map((a) => (a === 'PORT' ? c.peerPort : a === 'LOOP' ? c.loop
+          : a === 'OTHER' ? (c.loop === '::1' ? '127.0.0.1' : '::1') : a === 'ANY' ? (c.loop === '::1' ? '::' : '0.0.0.0') : a));
+        return shown(s.connectSync(...real));
+      });
+    }
+  }
+}
+
 // ---------- createSocket ----------
 for (const [n, v] of [...BAD_VALUES, ['"udp"', 'udp'], ['"UDP4"', 'UDP4'], ['"udp5"', 'udp5'],
   ['"tcp"', 'tcp'], ['4', 4], ['{type:"x"}', { type: 'x' }], ['{type:4}', { type: 4 }],

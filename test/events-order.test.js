@@ -112,7 +112,105 @@ const scenarios = {
     await new Promise((done) => s.send('2', (e) => { log.push(`cb2:${e && e.code}`); done(); }));
     await new Promise((done) => s.close(done));
   },
+  // A bind retried from 'error' (EADDRINUSE) leaves no listener behind; sends queued behind a
+  // failed bind are dropped with no callback; with a bind callback, a failed bind does not throw.
+  async bindRetried(dgram, type, log) {
+    const holder = await boundSocket(nodeDgram, type);
+    const sink = await arrivals(type, log);
+    const s = dgram.createSocket(type);
+    const counts = () => `L${s.listenerCount('listening')}E${s.listenerCount('error')}`;
+    let tries = 0;
+    const attempt = () => {
+      const n = tries;
+      if (n % 2 === 0) s.bind(holder.address().port, LOOPBACK[type], () => log.push(`bind-cb${n}`));
+      else s.bind(holder.address().port, LOOPBACK[type]);
+      s.send(`q${n}`, sink.port, LOOPBACK[type], (e) => log.push(`send-cb${n}:${e && e.code}`));
+      log.push(`after-bind${n} ${counts()}`);
+    };
+    await new Promise((done) => {
+      s.on('error', (e) => {
+        log.push(`error${tries}:${e.code} ${counts()}`);
+        if (++tries < 4) attempt();
+        else setImmediate(() => { log.push(`end ${counts()}`); done(); });
+      });
+      attempt();
+    });
+    s.removeAllListeners('error');
+    // With a callback and no 'error' listener of the user's, a failed bind is not thrown.
+    s.bind(holder.address().port, LOOPBACK[type], () => log.push('bound anyway'));
+    log.push(`no user listener ${counts()}`);
+    await sink.settle();
+    log.push(`after ${counts()}`);
+    s.close();
+    await closeAll([holder]);
+    await sink.close();
+  },
+  // close() overtaking sends: node:dgram drops what is still resolving or queued behind the bind
+  // (no callback, nothing sent) and sends what went to a connected peer.
+  async closeOvertakesSends(dgram, type, log) {
+    const sink = await arrivals(type, log);
+    const cb = (name) => (e, n) => log.push(`${name}-cb:${e && e.code}:${n}`);
+    const closed = (socket, name) => new Promise((done) => socket.close(() => { log.push(`${name}-closed`); done(); }));
+    const unbound = dgram.createSocket(type);
+    unbound.send('unbound', sink.port, LOOPBACK[type], cb('unbound'));
+    await closed(unbound, 'unbound');
+    const binding = dgram.createSocket(type);
+    binding.bind(0, LOOPBACK[type]);
+    binding.send('binding', sink.port, LOOPBACK[type], cb('binding'));
+    await closed(binding, 'binding');
+    const bound = await boundSocket(dgram, type);
+    bound.send('literal', sink.port, LOOPBACK[type], cb('literal'));
+    // (this machine's 'localhost' has no IPv6 address)
+    bound.send('name', sink.port, type === 'udp4' ? 'localhost' : LOOPBACK[type], cb('name'));
+    await closed(bound, 'bound');
+    const connected = dgram.createSocket(type);
+    await new Promise((done) => connected.connect(sink.port, LOOPBACK[type], done));
+    connected.send('connected', cb('connected'));
+    await closed(connected, 'connected');
+    await sink.settle();
+    await sink.close();
+  },
+  // The implicit bind fails on address lookup: queued sends get no callback, only 'error'.
+  async implicitBindLookupFails(dgram, type, log) {
+    const sink = await arrivals(type, log);
+    const lookup = (host, opts, callback) => process.nextTick(callback, Object.assign(new Error(`no ${host}`), { code: 'ENOTFOUND' }));
+    const s = dgram.createSocket({ type, lookup });
+    await new Promise((done) => {
+      s.on('error', (e) => { log.push(`error:${e.message} L${s.listenerCount('listening')}`); setImmediate(done); });
+      s.send('a', sink.port, LOOPBACK[type], (e) => log.push(`a-cb:${e && e.message}`));
+      s.send('b', sink.port, LOOPBACK[type], (e) => log.push(`b-cb:${e && e.message}`));
+      log.push('sent');
+    });
+    await sink.settle();
+    log.push('settled');
+    await sink.close();
+    s.close();
+  },
 };
+
+/**
+ * A node:dgram socket that logs what arrives; settle() resolves once a marker
+ * sent after everything else has arrived (loopback delivers in order, so
+ * whatever else was sent before it is in by then).
+ */
+async function arrivals(type, log) {
+  const sink = await boundSocket(nodeDgram, type);
+  const marker = await boundSocket(nodeDgram, type);
+  let waiting = null;
+  sink.on('message', (m) => {
+    if (String(m) === 'marker') waiting?.();
+    else log.push(`arrived:${m}`);
+  });
+  const port = sink.address().port;
+  return {
+    port,
+    settle: () => new Promise((done) => {
+      waiting = () => { waiting = null; done(); };
+      marker.send('marker', port, LOOPBACK[type]);
+    }),
+    close: () => closeAll([sink, marker]),
+  };
+}
 
 for (const type of FAMILIES) {
   for (const [name, run] of Object.entries(scenarios)) {
