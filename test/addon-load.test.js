@@ -42,8 +42,10 @@ test('no binary anywhere: require works, the first socket throws one line naming
 test('a binary that does not load: one line with the reason, not a dlopen stack', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'udpkit-badbinary-'));
   try {
-    fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'build', 'Release', 'udpkit.node'), 'not an ELF file');
+    // A prebuilt binary for this very platform (found with or without PREBUILDS_ONLY) that is no binary at all.
+    const file = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'not an ELF file');
     const r = run(
       `const dgram = require(${JSON.stringify(path.join(DIST, 'index.js'))});
        try { dgram.createSocket('udp4'); console.log('no error'); }
@@ -54,7 +56,7 @@ test('a binary that does not load: one line with the reason, not a dlopen stack'
     const err = JSON.parse(r.stdout);
     assert.equal(err.code, 'ERR_UDPKIT_NO_BINARY');
     assert.ok(!err.message.includes('\n'), `one line: ${err.message}`);
-    assert.ok(err.message.includes(path.join(dir, 'build', 'Release', 'udpkit.node')), err.message);
+    assert.ok(err.message.includes(file), err.message);
     assert.match(err.message, /does not load on/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
