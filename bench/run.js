@@ -1,42 +1,109 @@
 'use strict';
 // The udpkit vs node:dgram benchmark. Run it with `udpkit bench [--quick]`
 // (or `npm run bench`); this module does the work:
-//   run(options) -> results   (see README-like notes in docs/benchmarks.md)
+//   run(options) -> results; textTable / markdown / svg render them.
 // Every measurement runs in child processes (bench/worker.js): the socket
-// under test in one, its peer (generator / sink / echo server) in another.
-// Implementations alternate inside each repetition so drift hits both alike.
-const { fork } = require('node:child_process');
+// under test in one, its peers (load generators, sinks, echo server) in
+// others; the parent only coordinates. Variants alternate inside each
+// repetition so drift hits all alike. Bun's node:dgram is a third column
+// when a Bun binary is found (see findBun).
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-
-const { spawnSync } = require('node:child_process');
+const readline = require('node:readline');
+const render = require('./render-lib.js');
 
 const WORKER = path.join(__dirname, 'worker.js');
 const ROOT = path.resolve(__dirname, '..');
-const RCVBUF = 4 << 20; // same for both impls (the kernel caps it at rmem_max)
+const LOADGEN_SRC = path.join(ROOT, 'native', 'tools', 'loadgen.c');
+const RCVBUF = 4 << 20; // same for every impl (the kernel caps it at rmem_max)
 const OFFERED_RATE = 100_000; // datagrams/s for the CPU-per-datagram rows
 
+/** Ordinary senders: several processes and source ports, plain sendmmsg batches, no GSO. */
+const ORDINARY = { procs: 4, sockets: 4, batch: 8 };
+/** Mixed sizes, in turn: mostly small, some mid, some near the MTU (mean 402 B). */
+const MIXED = [64, 64, 120, 200, 64, 512, 80, 1200, 64, 300, 64, 1400, 100, 64, 700, 150];
+const FANOUT = 64;
+const RESULT_GRACE_MS = 5000;
+
 const MODES = {
-  full: { reps: 5, warmupMs: 300, windowMs: 1500, pingCount: 10_000, pingWarmup: 500 },
-  quick: { reps: 2, warmupMs: 150, windowMs: 500, pingCount: 2_000, pingWarmup: 200 },
+  full: { reps: 3, warmupMs: 300, windowMs: 1500, pingCount: 10_000, pingWarmup: 500 },
+  quick: { reps: 1, warmupMs: 150, windowMs: 400, pingCount: 2_000, pingWarmup: 200 },
 };
 
 // ---------------------------------------------------------------------------
-// Child processes
+// Runtimes and tools found on this machine
 
-function spawnWorker(cfg) {
-  const child = fork(WORKER, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+/**
+ * A Bun binary, or null: UDPKIT_BENCH_BUN (a path; "0" turns Bun off), the
+ * registry's @oven/bun-linux-x64 under node_modules, or `bun` on PATH.
+ */
+function findBun() {
+  const env = process.env.UDPKIT_BENCH_BUN;
+  if (env === '0') return null;
+  const candidates = env ? [env] : [path.join(ROOT, 'node_modules', '@oven', 'bun-linux-x64', 'bin', 'bun'), 'bun'];
+  for (const bin of candidates) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status === 0) return { bin, version: r.stdout.trim() };
+  }
+  return null;
+}
+
+/**
+ * native/tools/loadgen.c, compiled with the machine's cc (CC overrides) into
+ * build/; null (and the Node generator instead) when there is no compiler,
+ * or when UDPKIT_BENCH_LOADGEN=0 asks for the Node one.
+ */
+function buildLoadgen() {
+  if (process.env.UDPKIT_BENCH_LOADGEN === '0') return { bin: null, why: 'UDPKIT_BENCH_LOADGEN=0' };
+  const out = path.join(ROOT, 'build', 'bench-loadgen');
+  try {
+    if (fs.statSync(out).mtimeMs >= fs.statSync(LOADGEN_SRC).mtimeMs) return { bin: out };
+  } catch {}
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const r = spawnSync(process.env.CC || 'cc', ['-O2', '-o', out, LOADGEN_SRC], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 0) return { bin: out };
+  const why = r.error ? r.error.message : `${r.stderr || ''}`.split('\n')[0];
+  return { bin: null, why };
+}
+
+// ---------------------------------------------------------------------------
+// Child processes, spoken to in JSON lines over stdin/stdout
+
+function spawnWorker(cfg, { runtime = process.execPath, env = {} } = {}) {
+  const child = spawn(runtime, [WORKER, JSON.stringify(cfg)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const name = `bench worker ${cfg.role}/${cfg.impl || '-'}`;
+  return lineChild(child, name, (line) => JSON.parse(line));
+}
+
+/** The C load generator: "ready", then {"sent":N} once told to stop. */
+function spawnLoadgen(bin, args) {
+  const child = spawn(bin, args.map(String), { stdio: ['pipe', 'pipe', 'inherit'] });
+  return lineChild(child, 'loadgen', (line) => (line === 'ready' ? { type: 'ready', generator: 'loadgen' } : { type: 'stopped', ...JSON.parse(line) }));
+}
+
+function lineChild(child, name, decode) {
   const inbox = [];
   const waiting = [];
   let exited = null;
-  child.on('message', (m) => {
+  child.stdin.on('error', () => {});
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    let m;
+    try {
+      m = decode(line);
+    } catch {
+      return;
+    }
     const i = waiting.findIndex((w) => w.type === m.type);
     if (i >= 0) waiting.splice(i, 1)[0].resolve(m);
     else inbox.push(m);
   });
   child.on('exit', (code, sig) => {
-    exited = new Error(`bench worker ${cfg.role}/${cfg.impl || '-'} exited (${code ?? sig}) before answering`);
+    exited = new Error(`${name} exited (${code ?? sig}) before answering`);
     for (const w of waiting.splice(0)) w.reject(exited);
   });
   return {
@@ -47,9 +114,7 @@ function spawnWorker(cfg) {
       if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
       if (exited) return Promise.reject(exited);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`bench worker ${cfg.role}/${cfg.impl || '-'}: no '${type}' within ${timeoutMs} ms`));
-        }, timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`${name}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
         waiting.push({
           type,
           resolve: (m) => (clearTimeout(timer), resolve(m)),
@@ -58,16 +123,15 @@ function spawnWorker(cfg) {
       });
     },
     post(m) {
-      if (child.connected) child.send(m);
+      if (child.stdin.writable) child.stdin.write(JSON.stringify(m) + '\n');
     },
-    /** Asks it to exit, kills it if it does not, resolves when gone. */
+    /** Closes its stdin (the signal to exit), kills it if it lingers, resolves when gone. */
     stop() {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       return new Promise((resolve) => {
         const t = setTimeout(() => child.kill('SIGKILL'), 2000);
         child.once('exit', () => (clearTimeout(t), resolve()));
-        if (child.connected) child.send({ type: 'exit' });
-        else child.kill('SIGTERM');
+        child.stdin.end();
       });
     },
   };
@@ -82,188 +146,275 @@ async function withWorkers(list, fn) {
 }
 
 // ---------------------------------------------------------------------------
+// Load: ordinary senders (the C generator, or Node's without a compiler), or
+// udpkit's own GSO sender.
+
+async function startLoad(env, { port, rate, sizes, kind }) {
+  const gens = [];
+  if (kind === 'gso') {
+    gens.push(spawnWorker({ role: 'gen', port, rate, sizes, sockets: 1, batch: 64 }));
+  } else {
+    const { procs, sockets, batch } = ORDINARY;
+    for (let i = 0; i < procs; i++) {
+      const share = rate ? rate / procs : 0;
+      if (env.loadgen) gens.push(spawnLoadgen(env.loadgen, ['127.0.0.1', port, share, sockets, batch, sizes.join(',')]));
+      else gens.push(spawnWorker({ role: 'gen', port, rate: share, sizes, sockets, batch }, { env: { UDPKIT_OFFLOAD: '0' } }));
+    }
+  }
+  try {
+    const ready = await Promise.all(gens.map((g) => g.next('ready')));
+    return { gens, generator: ready[0].generator };
+  } catch (e) {
+    await Promise.all(gens.map((g) => g.stop()));
+    throw e;
+  }
+}
+
+async function stopLoad(load) {
+  for (const g of load.gens) g.post({ type: 'stop' });
+  await Promise.all(load.gens.map((g) => g.next('stopped', 5000).catch(() => null)));
+  await Promise.all(load.gens.map((g) => g.stop()));
+}
+
+// ---------------------------------------------------------------------------
 // Scenarios: each runs once and returns raw figures.
 
-/** Receiver under a generator at `rate` (0 = flood). */
-async function runRecv(mode, { impl, api, size, rate }) {
-  const rx = spawnWorker({ role: 'recv', impl, api, recvBufferSize: RCVBUF });
-  let gen = null;
-  return withWorkers([rx, null], async () => {
+function runtimeOf(env, v) {
+  return { runtime: v.runtime === 'bun' ? env.bun.bin : process.execPath, env: v.env || {} };
+}
+
+/** A receiver (or several, with procs) under load at `rate` (0 = flat out). */
+async function runRecv(env, mode, v, { size, sizes, rate, kind = 'plain' }) {
+  const rx = spawnWorker(
+    { role: 'recv', impl: v.impl, api: v.api || 'message', recvBufferSize: RCVBUF, procs: v.procs || 0, reusePort: !!v.reusePort },
+    runtimeOf(env, v),
+  );
+  return withWorkers([rx], async () => {
     const { port } = await rx.next('ready');
-    gen = spawnWorker({ role: 'flood', port, size, rate });
+    const load = await startLoad(env, { port, rate, sizes: sizes || [size], kind });
     try {
-      const g = await gen.next('ready');
       rx.post({ type: 'go', warmupMs: mode.warmupMs, windowMs: mode.windowMs });
-      const r = await rx.next('result', mode.warmupMs + mode.windowMs + 30_000);
-      gen.post({ type: 'stop' });
+      // A receiver whose loop cannot run the window's timer under the load
+      // is a finding, reported as such (n/a and a note), not a long wait.
+      const r = await rx.next('result', mode.warmupMs + mode.windowMs + RESULT_GRACE_MS).catch(() => {
+        throw new Error(`the receiver did not report within ${RESULT_GRACE_MS / 1000} s of the end of its window`);
+      });
       return {
         rate: (r.count * 1000) / r.elapsedMs,
         cpuPerDgramNs: r.count > 0 ? (r.cpuMicros * 1000) / r.count : NaN,
-        userPerDgramNs: r.count > 0 ? (r.userMicros * 1000) / r.count : NaN,
-        sysPerDgramNs: r.count > 0 ? (r.sysMicros * 1000) / r.count : NaN,
-        // Share of one core the receiver used, and datagrams per CPU-second.
-        utilisation: (r.cpuMicros / 1000) / r.elapsedMs,
+        utilisation: r.cpuMicros / 1000 / r.elapsedMs,
         capacity: r.cpuMicros > 0 ? (r.count * 1e6) / r.cpuMicros : NaN,
         maxRssMiB: r.maxRss / 1048576,
-        drops: r.drops,
-        generator: g.generator,
+        latP50: r.lat.p50,
+        latP99: r.lat.p99,
+        perProcess: r.perProcess,
+        generator: load.generator,
       };
     } finally {
-      await gen.stop();
+      await stopLoad(load);
     }
   });
 }
 
-/** Sender under test, flat out, towards a counting udpkit sink. */
-async function runSend(mode, { impl, api, size }) {
-  const sinkW = spawnWorker({ role: 'sink', mode: 'count', recvBufferSize: RCVBUF });
+/** The sender under test, flat out, towards counting udpkit sinks. */
+async function runSend(env, mode, v, { sizes, dests }) {
+  const sinkW = spawnWorker({ role: 'sink', sockets: dests, recvBufferSize: RCVBUF });
   return withWorkers([sinkW], async () => {
-    const { port } = await sinkW.next('ready');
-    const tx = spawnWorker({ role: 'send', impl, api, size, port });
+    const { ports } = await sinkW.next('ready');
+    const tx = spawnWorker({ role: 'send', impl: v.impl, api: v.api, sizes, ports }, runtimeOf(env, v));
     return withWorkers([tx], async () => {
       await tx.next('ready');
       tx.post({ type: 'go', warmupMs: mode.warmupMs, windowMs: mode.windowMs });
       const r = await tx.next('result', mode.warmupMs + mode.windowMs + 30_000);
-      return {
-        rate: (r.count * 1000) / r.elapsedMs,
-        cpuPerDgramNs: (r.cpuMicros * 1000) / r.count,
-        userPerDgramNs: (r.userMicros * 1000) / r.count,
-        sysPerDgramNs: (r.sysMicros * 1000) / r.count,
-      };
+      return { rate: (r.count * 1000) / r.elapsedMs, cpuPerDgramNs: (r.cpuMicros * 1000) / r.count };
     });
   });
 }
 
 /** Ping-pong: client and echo server of the same impl, separate processes. */
-async function runPing(mode, { impl }) {
-  const srv = spawnWorker({ role: 'echo', impl });
+async function runPing(env, mode, v) {
+  const srv = spawnWorker({ role: 'echo', impl: v.impl }, runtimeOf(env, v));
   return withWorkers([srv], async () => {
     const { port } = await srv.next('ready');
-    const cli = spawnWorker({ role: 'ping', impl, port, count: mode.pingCount, warmup: mode.pingWarmup, size: 64 });
+    const cli = spawnWorker({ role: 'ping', impl: v.impl, port, count: mode.pingCount, warmup: mode.pingWarmup, size: 64 }, runtimeOf(env, v));
     return withWorkers([cli], async () => {
       await cli.next('ready');
       cli.post({ type: 'go' });
+      await cli.next('measuring', 60_000);
+      srv.post({ type: 'start' });
       const r = await cli.next('result', 120_000);
-      return { p50: r.p50, p99: r.p99, lost: r.lost };
+      srv.post({ type: 'report' });
+      const s = await srv.next('report');
+      const n = mode.pingCount;
+      return {
+        p50: r.p50,
+        p99: r.p99,
+        lost: r.lost,
+        clientCpuUs: r.cpuMicros / n,
+        serverCpuUs: s.cpuMicros / n,
+        clientLoopP99: r.loop.p99,
+        serverLoopP99: s.loop.p99,
+      };
     });
   });
 }
 
 // ---------------------------------------------------------------------------
-// The table: rows are (metric, variant); the first variant of each metric is
-// node:dgram's, the baseline its ratios are taken against.
-
-const NODE_MSG = { impl: 'node', api: 'message', label: "node:dgram 'message'" };
-const KIT_MSG = { impl: 'udpkit', api: 'message', label: "udpkit 'message'" };
-const KIT_BATCH = { impl: 'udpkit', api: 'messages', label: "udpkit 'messages' (batch)" };
-const NODE_SEND = { impl: 'node', api: 'send', label: 'node:dgram send()' };
-const KIT_SEND = { impl: 'udpkit', api: 'send', label: 'udpkit send()' };
-const KIT_MANY = { impl: 'udpkit', api: 'sendMany', label: 'udpkit sendMany()' };
-const NODE_PP = { impl: 'node', api: 'ping', label: 'node:dgram' };
-const KIT_PP = { impl: 'udpkit', api: 'ping', label: 'udpkit' };
+// The figures. Each scenario runs every variant once per repetition and
+// yields samples for its metrics; a metric's rows compare each variant with
+// its baseline (`vs`, else the scenario's first variant, node:dgram).
 
 const target = (kind, value) => ({ kind, value });
+/** A figure a scenario yields: `pick` takes it from one run's raw result; `targets` by variant id. */
+const metric = (id, title, unit, better, pick, targets = {}) => ({ id, title, unit, better, pick, targets });
+const NODE = { id: 'node', impl: 'node', label: 'node:dgram' };
+const BUN = { id: 'bun', impl: 'node', runtime: 'bun', label: 'Bun node:dgram' };
+const KIT = { id: 'udpkit', impl: 'udpkit', label: 'udpkit' };
 
-/**
- * Scenario groups. Each scenario runs every variant once per repetition and
- * yields samples for one or more metrics.
- */
-function scenarios() {
+function scenarios(env) {
+  const bun = (v) => (env.bun ? [{ ...BUN, ...v, id: 'bun', runtime: 'bun', impl: 'node' }] : []);
+  const who = env.loadgen
+    ? `${ORDINARY.procs} sender processes × ${ORDINARY.sockets} ports, sendmmsg of ${ORDINARY.batch}, no GSO`
+    : `${ORDINARY.procs} Node sender processes × ${ORDINARY.sockets} ports, batches of ${ORDINARY.batch}, no GSO`;
+  const rateK = `${OFFERED_RATE / 1000}k/s`;
   const list = [];
-  for (const size of [64, 1200]) {
-    list.push({
-      id: `recv-sat-${size}`,
-      title: `receive ${size} B, saturation`,
-      variants: [NODE_MSG, KIT_MSG, KIT_BATCH],
-      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: 0 }),
-      metrics: [
-        {
-          id: `recv-sat-${size}`,
-          title: `receive ${size} B at saturation`,
-          unit: 'datagrams/s',
-          better: 'higher',
-          pick: (r) => r.rate,
-          targets: { [KIT_MSG.label]: target('ratio>=', 2.5), [KIT_BATCH.label]: target('ratio>=', 2.5) },
-        },
-        {
-          id: `recv-util-${size}`,
-          title: `receiver CPU use (share of a core) under a ${size} B flood`,
-          unit: 'core',
-          better: 'lower',
-          pick: (r) => r.utilisation,
-          targets: {},
-        },
-        {
-          id: `recv-cap-${size}`,
-          title: `receive ${size} B capacity (datagrams per receiver CPU-second, flood)`,
-          unit: 'datagrams/s',
-          better: 'higher',
-          pick: (r) => r.capacity,
-          targets: { [KIT_MSG.label]: target('ratio>=', 2.5), [KIT_BATCH.label]: target('ratio>=', 2.5) },
-        },
-        ...(size === 64
-          ? [
-              {
-                id: 'recv-rss-64',
-                title: 'receiver max RSS under a 64 B flood',
-                unit: 'MiB',
-                better: 'lower',
-                pick: (r) => r.maxRssMiB,
-                targets: { [KIT_MSG.label]: target('delta<=', 16), [KIT_BATCH.label]: target('delta<=', 16) },
-              },
-            ]
-          : []),
-      ],
-    });
-    list.push({
-      id: `recv-cpu-${size}`,
-      title: `receive ${size} B at ${OFFERED_RATE / 1000}k/s`,
-      variants: [NODE_MSG, KIT_MSG, KIT_BATCH],
-      run: (mode, v) => runRecv(mode, { impl: v.impl, api: v.api, size, rate: OFFERED_RATE }),
-      metrics: [
-        {
-          id: `recv-cpu-${size}`,
-          title: `receiver CPU per ${size} B datagram at ${OFFERED_RATE / 1000}k/s`,
-          unit: 'ns',
-          better: 'lower',
-          pick: (r) => r.cpuPerDgramNs,
-          targets: { [KIT_MSG.label]: target('ratio<=', 0.4), [KIT_BATCH.label]: target('ratio<=', 0.32) },
-        },
-      ],
-    });
-  }
+  const recvVariants = [
+    { ...NODE, api: 'message', label: "node:dgram 'message'" },
+    { ...KIT, id: 'kit-msg', api: 'message', label: "udpkit 'message'" },
+    { ...KIT, id: 'kit-batch', api: 'messages', label: "udpkit 'messages'" },
+    { ...KIT, id: 'kit-nocoal', api: 'message', label: "udpkit, coalescing off", env: { UDPKIT_RX_COALESCE_US: '0' } },
+    ...bun({ api: 'message', label: "Bun node:dgram 'message'" }),
+  ];
   list.push({
-    id: 'send-64',
-    title: 'send 64 B, flat out',
-    variants: [NODE_SEND, KIT_SEND, KIT_MANY],
-    run: (mode, v) => runSend(mode, { impl: v.impl, api: v.api, size: 64 }),
+    id: 'recv-64',
+    section: `Receive from ordinary senders (${who})`,
+    title: `receive 64 B at ${rateK}`,
+    variants: recvVariants,
+    run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: OFFERED_RATE }),
     metrics: [
-      { id: 'send-rate-64', title: 'send 64 B, handed to the kernel', unit: 'datagrams/s', better: 'higher', pick: (r) => r.rate, targets: {} },
-      {
-        id: 'send-cpu-64',
-        title: 'sender CPU per 64 B datagram',
-        unit: 'ns',
-        better: 'lower',
-        pick: (r) => r.cpuPerDgramNs,
-        targets: { [KIT_SEND.label]: target('ratio<=', 0.65), [KIT_MANY.label]: target('ratio<=', 0.58) },
-      },
+      metric('recv-cpu-64', `receiver CPU per 64 B datagram at ${rateK}`, 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-msg': target('ratio<=', 0.4), 'kit-batch': target('ratio<=', 0.4) }),
+      metric('lat-p50', `one-way latency p50 at ${rateK}`, 'µs', 'lower', (r) => r.latP50),
+      metric('lat-p99', `one-way latency p99 at ${rateK}`, 'µs', 'lower', (r) => r.latP99),
+    ],
+  });
+  list.push({
+    id: 'recv-mixed',
+    section: list[0].section,
+    title: `receive mixed sizes at ${rateK}`,
+    variants: [recvVariants[0], recvVariants[1], ...bun({ api: 'message', label: "Bun node:dgram 'message'" })],
+    run: (mode, v) => runRecv(env, mode, v, { sizes: MIXED, rate: OFFERED_RATE }),
+    metrics: [
+      metric('recv-cpu-mixed', `receiver CPU per datagram, mixed sizes 64–1400 B, at ${rateK}`, 'ns', 'lower', (r) => r.cpuPerDgramNs),
+    ],
+  });
+  list.push({
+    id: 'recv-flood',
+    section: list[0].section,
+    title: 'receive 64 B, senders flat out',
+    variants: [recvVariants[0], recvVariants[1], recvVariants[2], ...bun({ api: 'message', label: "Bun node:dgram 'message'" })],
+    run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: 0 }),
+    metrics: [
+      metric('recv-flood-rate', 'receive 64 B, senders flat out', 'datagrams/s', 'higher', (r) => r.rate),
+      metric('recv-cap-64', 'receive 64 B capacity (datagrams per receiver CPU-second)', 'datagrams/s', 'higher', (r) => r.capacity),
+      metric('recv-rss-64', 'receiver max RSS under a 64 B flood', 'MiB', 'lower', (r) => r.maxRssMiB, { 'kit-msg': target('delta<=', 16), 'kit-batch': target('delta<=', 16) }),
+    ],
+  });
+  list.push({
+    id: 'recv-gso',
+    section: "udpkit's own GSO sender (runs of one size to one peer leave as one UDP GSO send)",
+    title: `receive 64 B from udpkit's GSO sender at ${rateK}`,
+    variants: [recvVariants[0], recvVariants[1]],
+    run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: OFFERED_RATE, kind: 'gso' }),
+    metrics: [
+      metric('recv-cpu-gso', `receiver CPU per 64 B datagram at ${rateK}, GSO sender`, 'ns', 'lower', (r) => r.cpuPerDgramNs),
+    ],
+  });
+  list.push({
+    id: 'send-gso',
+    section: list[3].section,
+    title: 'send 64 B to one peer (GSO)',
+    variants: [
+      { ...NODE, api: 'send', label: 'node:dgram send()' },
+      { ...KIT, id: 'kit-send', api: 'send', label: 'udpkit send()' },
+    ],
+    run: (mode, v) => runSend(env, mode, v, { sizes: [64], dests: 1 }),
+    metrics: [
+      metric('send-cpu-gso', 'sender CPU per 64 B datagram, one peer (GSO)', 'ns', 'lower', (r) => r.cpuPerDgramNs),
+    ],
+  });
+  const sendVariants = [
+    { ...NODE, api: 'send', label: 'node:dgram send()' },
+    { ...KIT, id: 'kit-send', api: 'send', label: 'udpkit send()' },
+    { ...KIT, id: 'kit-many', api: 'sendMany', label: 'udpkit sendMany()' },
+    ...bun({ api: 'send', label: 'Bun node:dgram send()' }),
+  ];
+  list.push({
+    id: 'send-fanout',
+    section: 'Send (flat out, 64 per burst, to udpkit sinks in another process)',
+    title: `send 64 B to ${FANOUT} peers`,
+    variants: sendVariants,
+    run: (mode, v) => runSend(env, mode, v, { sizes: [64], dests: FANOUT }),
+    metrics: [
+      metric('send-cpu-fanout', `sender CPU per 64 B datagram, fan-out to ${FANOUT} peers`, 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-send': target('ratio<=', 0.25), 'kit-many': target('ratio<=', 0.25) }),
+    ],
+  });
+  list.push({
+    id: 'send-mixed',
+    section: list[list.length - 1].section,
+    title: 'send mixed sizes to one peer',
+    variants: sendVariants,
+    run: (mode, v) => runSend(env, mode, v, { sizes: MIXED, dests: 1 }),
+    metrics: [
+      metric('send-cpu-mixed', 'sender CPU per datagram, mixed sizes 64–1400 B, one peer', 'ns', 'lower', (r) => r.cpuPerDgramNs, { 'kit-send': target('ratio<=', 0.5), 'kit-many': target('ratio<=', 0.5) }),
     ],
   });
   list.push({
     id: 'pingpong',
+    section: 'Ping-pong 64 B (client and echo server in two processes, same impl)',
     title: 'ping-pong 64 B',
-    variants: [NODE_PP, KIT_PP],
-    run: (mode, v) => runPing(mode, { impl: v.impl }),
+    variants: [
+      NODE,
+      { ...KIT, id: 'kit-poll', label: 'udpkit, reply polling on' },
+      { ...KIT, id: 'kit-nopoll', label: 'udpkit, reply polling off', env: { UDPKIT_SPIN_US: '0' } },
+      ...bun({}),
+    ],
+    run: (mode, v) => runPing(env, mode, v),
     metrics: [
-      { id: 'pp-p50', title: 'ping-pong round trip p50', unit: 'µs', better: 'lower', pick: (r) => r.p50, targets: { [KIT_PP.label]: target('ratio<=', 0.68) } },
-      { id: 'pp-p99', title: 'ping-pong round trip p99', unit: 'µs', better: 'lower', pick: (r) => r.p99, targets: {} },
+      metric('pp-p50', 'round trip p50', 'µs', 'lower', (r) => r.p50, { 'kit-poll': target('ratio<=', 0.25), 'kit-nopoll': target('ratio<=', 0.68) }),
+      metric('pp-p99', 'round trip p99', 'µs', 'lower', (r) => r.p99),
+      metric('pp-cpu-client', 'client CPU per round trip', 'µs', 'lower', (r) => r.clientCpuUs),
+      metric('pp-cpu-server', 'echo server CPU per round trip', 'µs', 'lower', (r) => r.serverCpuUs),
+      metric('pp-loop-client', "client's event-loop delay p99 (timers)", 'ms', 'lower', (r) => r.clientLoopP99 / 1000),
+      metric('pp-loop-server', "echo server's event-loop delay p99 (timers)", 'ms', 'lower', (r) => r.serverLoopP99 / 1000),
+    ],
+  });
+  const nodeReusePort = env.nodeReusePort
+    ? [{ ...NODE, id: 'node-rp2', procs: 2, reusePort: true, label: 'node:dgram reusePort ×2', vs: 'node-c2' }]
+    : [];
+  list.push({
+    id: 'scale',
+    section: `More cores: 64 B from ordinary senders flat out, receivers on one port (${env.cores} cores in all)`,
+    title: 'receivers on one port',
+    variants: [
+      { ...NODE, id: 'node-1', label: 'node:dgram ×1' },
+      { ...KIT, id: 'kit-1', label: 'udpkit ×1', vs: 'node-1' },
+      { ...NODE, id: 'node-c2', procs: 2, label: 'node:dgram cluster ×2', vs: 'node-1' },
+      { ...KIT, id: 'kit-c2', procs: 2, label: 'udpkit cluster ×2', vs: 'node-c2' },
+      ...nodeReusePort,
+      { ...KIT, id: 'kit-rp2', procs: 2, reusePort: true, label: 'udpkit reusePort ×2', vs: env.nodeReusePort ? 'node-rp2' : 'node-c2' },
+    ],
+    run: (mode, v) => runRecv(env, mode, v, { size: 64, rate: 0 }),
+    metrics: [
+      metric('scale-rate', 'datagrams received per second', 'datagrams/s', 'higher', (r) => r.rate),
+      metric('scale-cap', 'datagrams per receiver CPU-second (all processes)', 'datagrams/s', 'higher', (r) => r.capacity),
     ],
   });
   return list;
 }
 
 function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
@@ -280,27 +431,8 @@ function targetText(t) {
   if (!t) return '';
   if (t.kind === 'ratio<=') return `≤ ${t.value.toFixed(2)}`;
   if (t.kind === 'ratio>=') return `≥ ${t.value.toFixed(2)}`;
-  if (t.kind === 'delta<=') return `≤ node + ${t.value} MiB`;
+  if (t.kind === 'delta<=') return `≤ +${t.value} MiB`;
   return '';
-}
-
-/**
- * Saturation rows only mean "saturation" when the receiver used a whole core;
- * otherwise the load generator was the bottleneck and the rate is a lower bound.
- */
-function saturationNotes(rows) {
-  const notes = [];
-  for (const size of [64, 1200]) {
-    const short = rows.filter((r) => r.metric === `recv-util-${size}` && r.median < 0.9);
-    if (short.length === 0) continue;
-    notes.push(
-      `receive ${size} B at saturation: ${short.map((r) => `${r.variant} used only ${r.median.toFixed(2)} of a core`).join(', ')}, ` +
-        `so it was not saturated: the single load generator was the bottleneck (on loopback a send costs the sender about as much ` +
-        `kernel time as the receive costs the receiver, and there are 2 cores). Its rate there is a lower bound; the capacity row ` +
-        `(datagrams per receiver CPU-second under the same flood) is the comparable figure.`,
-    );
-  }
-  return notes;
 }
 
 /** Where the workers load udpkit from (UDPKIT_DIST overrides, e.g. for a private build). */
@@ -321,46 +453,64 @@ function checkUdpkit() {
   return `udpkit (${entry}) does not load: ${why.trim()}`;
 }
 
-function machineFacts() {
+function machineFacts(env) {
   const cpus = os.cpus();
   return {
     cpu: cpus[0] ? cpus[0].model.trim() : 'unknown',
     cores: cpus.length,
     node: process.version,
+    bun: env.bun ? env.bun.version : null,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: os.loadavg().map((x) => +x.toFixed(2)),
     date: new Date().toISOString(),
   };
 }
 
+/** Node's dgram has reusePort from 22.12 / 23.1. */
+function nodeHasReusePort() {
+  const [maj, min] = process.versions.node.split('.').map(Number);
+  return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
+}
+
 /**
  * Runs the benchmark.
- * @param {{ quick?: boolean, onProgress?: (done: number, total: number, what: string) => void }} options
+ * @param {{ quick?: boolean, only?: string[], onProgress?: (done: number, total: number, what: string) => void }} options
  */
 async function run(options = {}) {
   const modeName = options.quick ? 'quick' : 'full';
   const mode = MODES[modeName];
   const onProgress = options.onProgress || (() => {});
-  const list = scenarios();
+  const notes = [];
+  const lg = buildLoadgen();
+  const env = { loadgen: lg.bin, bun: findBun(), cores: os.cpus().length, nodeReusePort: nodeHasReusePort() };
+  if (!lg.bin) notes.push(`no C compiler for native/tools/loadgen.c (${lg.why}): the ordinary senders were Node processes sending udpkit sendMany batches with UDPKIT_OFFLOAD=0, paced per 1 ms tick`);
+  if (!env.bun) notes.push('no Bun binary found (UDPKIT_BENCH_BUN, node_modules/@oven/bun-linux-x64, or bun on PATH): no Bun column');
+  let list = scenarios(env);
+  if (options.only && options.only.length) list = list.filter((s) => options.only.some((o) => s.id.startsWith(o)));
   const total = list.reduce((n, s) => n + s.variants.length, 0) * mode.reps;
   let done = 0;
-  const samples = new Map(); // `${metric.id}|${variant.label}` -> number[]
-  const raw = []; // every run's figures, for the JSON
-  const notes = new Set();
+  const samples = new Map(); // `${metric.id}|${variant.id}` -> number[]
+  const raw = [];
   const started = Date.now();
+  const load0 = os.loadavg()[0];
   for (let rep = 0; rep < mode.reps; rep++) {
     for (const sc of list) {
-      // Alternate the order of variants between repetitions.
       const variants = rep % 2 ? [...sc.variants].reverse() : sc.variants;
       for (const v of variants) {
         onProgress(done, total, `${sc.title}: ${v.label} (rep ${rep + 1}/${mode.reps})`);
-        const r = await sc.run(mode, v);
-        raw.push({ scenario: sc.id, variant: v.label, rep, ...r });
-        if (r.generator && r.generator !== 'udpkit') notes.add(`load generator fell back to ${r.generator} (udpkit not loadable)`);
+        let r;
+        try {
+          r = await sc.run(mode, v);
+        } catch (e) {
+          r = { error: String(e.message || e) };
+          notes.push(`${sc.title}, ${v.label}, rep ${rep + 1}: ${r.error}`);
+        }
+        raw.push({ scenario: sc.id, variant: v.id, rep, ...r });
         for (const m of sc.metrics) {
-          const key = `${m.id}|${v.label}`;
+          const key = `${m.id}|${v.id}`;
           if (!samples.has(key)) samples.set(key, []);
-          samples.get(key).push(m.pick(r));
+          samples.get(key).push(r.error ? NaN : m.pick(r));
         }
         done++;
       }
@@ -370,174 +520,72 @@ async function run(options = {}) {
   const rows = [];
   for (const sc of list) {
     for (const m of sc.metrics) {
-      const base = median(samples.get(`${m.id}|${sc.variants[0].label}`));
+      const med = (id) => median(samples.get(`${m.id}|${id}`) || []);
+      const bunMed = sc.variants.some((v) => v.id === 'bun') ? med('bun') : NaN;
       for (const v of sc.variants) {
-        const xs = samples.get(`${m.id}|${v.label}`);
-        const med = median(xs);
-        const isBase = v === sc.variants[0];
-        const ratio = isBase ? 1 : med / base;
-        const t = isBase ? null : m.targets[v.label] || null;
+        const xs = samples.get(`${m.id}|${v.id}`);
+        const base = sc.variants.find((b) => b.id === (v.vs || sc.variants[0].id));
+        const isBase = base === v;
+        const value = med(v.id);
+        const baseValue = med(base.id);
+        const ratio = isBase ? 1 : value / baseValue;
+        const t = isBase ? null : m.targets[v.id] || null;
+        const aheadOfBun =
+          v.impl === 'udpkit' && Number.isFinite(bunMed) && Number.isFinite(value)
+            ? m.better === 'lower' ? value < bunMed : value > bunMed
+            : null;
+        const finite = xs.filter(Number.isFinite);
         rows.push({
+          scenario: sc.id,
+          section: sc.section,
           metric: m.id,
           title: m.title,
           unit: m.unit,
           better: m.better,
           variant: v.label,
-          impl: v.impl,
+          variantId: v.id,
+          impl: v.runtime === 'bun' ? 'bun' : v.impl,
           baseline: isBase,
+          vs: base.label,
+          vsFirst: base === sc.variants[0],
           samples: xs,
-          median: med,
-          min: Math.min(...xs),
-          max: Math.max(...xs),
+          median: value,
+          min: finite.length ? Math.min(...finite) : NaN,
+          max: finite.length ? Math.max(...finite) : NaN,
           ratio,
-          delta: med - base,
+          delta: value - baseValue,
           target: t ? targetText(t) : '',
           targetSpec: t,
-          pass: judge(t, ratio, med - base),
+          pass: judge(t, ratio, value - baseValue),
+          aheadOfBun,
         });
       }
     }
   }
-  for (const n of saturationNotes(rows)) notes.add(n);
-  return {
+  const results = {
     mode: modeName,
-    settings: { ...mode, recvBufferSize: RCVBUF, offeredRate: OFFERED_RATE, sendBurst: 64, generator: 'udpkit sendMany, 64 per call' },
-    machine: machineFacts(),
+    settings: {
+      ...mode,
+      recvBufferSize: RCVBUF,
+      offeredRate: OFFERED_RATE,
+      ordinary: ORDINARY,
+      mixedSizes: MIXED,
+      fanout: FANOUT,
+      generator: lg.bin ? 'native/tools/loadgen.c (sendmmsg)' : 'Node (udpkit sendMany, UDPKIT_OFFLOAD=0)',
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('UDPKIT_'))),
+    },
+    machine: { ...machineFacts(env), loadAverageAtStart: +load0.toFixed(2) },
     durationS: (Date.now() - started) / 1000,
-    notes: [...notes],
+    notes: render.mergeNotes(notes, mode.reps),
     rows,
     raw,
   };
+  results.notes.push(...render.derivedNotes(results));
+  return results;
 }
 
 // ---------------------------------------------------------------------------
-// Output: text table, markdown, SVG
-
-function fmt(x, unit) {
-  if (!Number.isFinite(x)) return 'n/a';
-  if (unit === 'datagrams/s') return x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`;
-  if (unit === 'MiB') return x.toFixed(1);
-  if (unit === 'ns') return x.toFixed(0);
-  if (unit === 'µs') return x.toFixed(1);
-  if (unit === 'core') return x.toFixed(2);
-  return String(x);
-}
-
-function cells(row) {
-  const mark = row.pass === null ? '' : row.pass ? 'pass' : 'FAIL';
-  return [
-    row.title,
-    row.variant,
-    `${fmt(row.median, row.unit)} ${row.unit}`,
-    `${fmt(row.min, row.unit)}–${fmt(row.max, row.unit)}`,
-    row.baseline ? '1.00' : row.unit === 'MiB' ? `${row.ratio.toFixed(2)} (${row.delta >= 0 ? '+' : ''}${row.delta.toFixed(1)} MiB)` : row.ratio.toFixed(2),
-    row.target,
-    mark,
-  ];
-}
-
-const HEAD = ['metric', 'variant', 'median', 'min–max', 'ratio', 'target', ''];
-
-function textTable(results) {
-  const body = results.rows.map(cells);
-  const all = [HEAD, ...body];
-  const w = HEAD.map((_, i) => Math.max(...all.map((r) => [...r[i]].length)));
-  const line = (r) => r.map((c, i) => c + ' '.repeat(w[i] - [...c].length)).join('  ').trimEnd();
-  const out = [line(HEAD), w.map((n) => '-'.repeat(n)).join('  ')];
-  let prev = null;
-  for (let i = 0; i < body.length; i++) {
-    const r = body[i];
-    if (prev !== null && results.rows[i].metric !== prev) out.push('');
-    prev = results.rows[i].metric;
-    out.push(line(r));
-  }
-  const judged = results.rows.filter((r) => r.pass !== null);
-  out.push('', `targets met: ${judged.filter((r) => r.pass).length}/${judged.length}` + ` (${results.mode} run, ${results.durationS.toFixed(0)} s; ratio = udpkit / node:dgram, medians)`);
-  for (const n of results.notes) out.push(`note: ${n}`);
-  return out.join('\n');
-}
-
-function markdown(results) {
-  const m = results.machine;
-  const s = results.settings;
-  const esc = (c) => c.replace(/\|/g, '\\|');
-  const lines = [
-    '# Benchmarks',
-    '',
-    'udpkit against node:dgram, side by side in one run of `udpkit bench` (also `npm run bench`; `--quick` for a short run).',
-    'This file, `bench/results/latest.json` and `docs/bench-ratios.svg` are written by that command.',
-    '',
-    `Run: ${results.mode}, ${s.reps} repetitions, ${s.warmupMs} ms warm-up + ${s.windowMs} ms window per measurement, ${results.durationS.toFixed(0)} s in all.`,
-    '',
-    '| machine | |',
-    '| --- | --- |',
-    `| CPU | ${m.cpu} |`,
-    `| cores | ${m.cores} |`,
-    `| memory | ${m.memoryGiB} GiB |`,
-    `| OS | ${m.platform} |`,
-    `| Node.js | ${m.node} |`,
-    `| date | ${m.date} |`,
-    '',
-    'Medians over the repetitions, min–max beside them; ratio = udpkit / node:dgram in the same run (for RSS also the difference).',
-    'Lower is better for CPU, latency and RSS; higher for datagrams/s.',
-    '',
-    `| ${HEAD.map(esc).join(' | ')} |`,
-    `| ${HEAD.map(() => '---').join(' | ')} |`,
-    ...results.rows.map((r) => `| ${cells(r).map(esc).map((c, i) => (i === 6 && c ? (r.pass ? '✅ pass' : '❌ fail') : c)).join(' | ')} |`),
-    '',
-    '![ratios](bench-ratios.svg)',
-    '',
-    '## How it is measured',
-    '',
-    '- Every measurement runs in child processes: the socket under test in one, its peer in another; the parent only coordinates. Each repetition runs every variant once, alternating their order.',
-    `- **Receive, saturation**: a generator process floods 127.0.0.1 with ${s.generator}; the receiver counts what it gets during the window. Receivers ask for SO_RCVBUF = ${s.recvBufferSize} bytes (both impls; the kernel caps it at net.core.rmem_max).`,
-    `- **Receive CPU per datagram**: the same, with the generator paced at ${s.offeredRate / 1000}k datagrams/s (bursts per 1 ms timer tick); the receiver's process.cpuUsage() (user + system) over the window divided by the datagrams it received. This is the stable figure on a noisy machine.`,
-    "- 'message' rows listen to 'message'; the batch row listens to udpkit's 'messages' only. Both batch ratios are against node:dgram's 'message'.",
-    `- **Send**: the sender under test sends 64 B datagrams flat out in bursts of ${s.sendBurst} (send(): ${s.sendBurst} calls, a callback on the last; sendMany(): one call of ${s.sendBurst}), counting what was handed to the kernel and its own CPU. The other end is a udpkit socket in another process that only counts (batches), the same for both impls. Sending to a closed port instead would make the kernel answer every datagram with an ICMP port-unreachable (rate-limited) inside the sender's own system time; a live receiver is the realistic case and keeps the receive side in its own process.`,
-    `- **Ping-pong**: ${s.pingCount} sequential 64 B round trips after ${s.pingWarmup} warm-up ones, client and echo server in separate processes, same impl on both sides.`,
-    '- **Capacity**: under the same flood, datagrams received per second of receiver CPU (user + system). When the generator, not the receiver, is the bottleneck (the receiver uses less than a whole core) the raw saturation rate says little and this is the comparable figure; the utilisation rows show which case a run was in.',
-    '- **RSS**: the receiver samples its resident set size every 50 ms during the 64 B flood window; the row is the maximum.',
-    '',
-  ];
-  for (const n of results.notes) lines.push(`Note: ${n}`, '');
-  return lines.join('\n');
-}
-
-function svg(results) {
-  const rows = results.rows.filter((r) => !r.baseline);
-  const labelOf = (r) => `${r.title.replace(/ at \d+k\/s| at saturation|, handed to the kernel/g, '')} — ${r.variant.replace(/^udpkit /, '')}`;
-  // Room for the longest label (about 6.8 px a character at 12 px sans-serif).
-  const left = Math.max(200, Math.ceil(Math.max(...rows.map((r) => labelOf(r).length)) * 6.8) + 16);
-  const W = left + 430;
-  const rowH = 26;
-  const top = 40;
-  const H = top + rows.length * rowH + 40;
-  const maxRatio = Math.max(2, ...rows.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0))) * 1.05;
-  const plotW = W - left - 80;
-  const x = (v) => left + (Math.min(v, maxRatio) / maxRatio) * plotW;
-  const escXml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">udpkit / node:dgram (${escXml(results.machine.node)}, ${results.mode} run, ${results.machine.date.slice(0, 10)})</text>`,
-  ];
-  rows.forEach((r, i) => {
-    const y = top + i * rowH;
-    const ok = r.pass;
-    const color = ok === null ? '#8899aa' : ok ? '#3a9a4a' : '#d0503a';
-    const v = Number.isFinite(r.ratio) ? r.ratio : 0;
-    const label = labelOf(r);
-    parts.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${escXml(label)}</text>`);
-    parts.push(`<rect x="${left}" y="${y + 5}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${rowH - 10}" fill="${color}"/>`);
-    parts.push(`<text x="${(x(v) + 4).toFixed(1)}" y="${y + 16}">${v < 1 ? v.toFixed(3) : v.toFixed(2)}${r.better === 'lower' ? ' ↓' : ' ↑'}</text>`);
-  });
-  const one = x(1).toFixed(1);
-  parts.push(`<line x1="${one}" y1="${top - 4}" x2="${one}" y2="${top + rows.length * rowH + 4}" stroke="#000" stroke-dasharray="4 3"/>`);
-  parts.push(`<text x="${one}" y="${top + rows.length * rowH + 18}" text-anchor="middle">1.0 = node:dgram</text>`);
-  parts.push(`<text x="10" y="${H - 8}" fill="#555">↓ lower is better, ↑ higher is better; green: target met, red: missed, grey: no target</text>`);
-  parts.push('</svg>', '');
-  return parts.join('\n');
-}
+// Output files
 
 function writeOutputs(results, { json, docs }) {
   // A quick run must not replace the committed full results.
@@ -548,30 +596,12 @@ function writeOutputs(results, { json, docs }) {
   if (docs) {
     const d = path.join(ROOT, 'docs');
     fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'benchmarks.md'), markdown(results));
-    fs.writeFileSync(path.join(d, 'bench-ratios.svg'), svg(results));
+    fs.writeFileSync(path.join(d, 'benchmarks.md'), render.markdown(results));
+    fs.writeFileSync(path.join(d, 'bench-ratios.svg'), render.svg(results));
     written.push(path.join(d, 'benchmarks.md'), path.join(d, 'bench-ratios.svg'));
     if (updateReadme(results)) written.push(path.join(ROOT, 'README.md'));
   }
   return written;
-}
-
-/** The README's short table: each target row with its ratio, between the bench-table markers. */
-function readmeTable(results) {
-  const fmt = (r) => (r >= 10 ? r.toFixed(1) : r >= 1 ? r.toFixed(2) : r.toFixed(3));
-  const lines = [
-    `Full run of ${results.machine?.date?.slice(0, 10) ?? 'unknown date'} on ${results.machine?.cpu ?? 'unknown CPU'}, ` +
-      `${results.machine?.cores ?? '?'} cores, Node.js ${results.machine?.node ?? process.version}.`,
-    '',
-    '| metric | udpkit variant | ratio to node:dgram | target | |',
-    '| --- | --- | --- | --- | --- |',
-  ];
-  for (const row of results.rows) {
-    if (row.baseline || !row.targetSpec) continue;
-    const ratio = row.unit === 'MiB' || /RSS/.test(row.title) ? `${fmt(row.ratio)} (+${row.delta.toFixed(1)} MiB)` : fmt(row.ratio);
-    lines.push(`| ${row.title} | ${row.variant} | ${ratio} | ${row.target} | ${row.pass ? 'pass' : 'not met'} |`);
-  }
-  return lines.join('\n');
 }
 
 function updateReadme(results) {
@@ -584,8 +614,23 @@ function updateReadme(results) {
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) return false;
-  fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${readmeTable(results)}\n${text.slice(b)}`);
+  fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${render.readmeTable(results)}\n${text.slice(b)}`);
   return true;
 }
 
-module.exports = { saturationNotes, updateReadme, run, checkUdpkit, udpkitDist, textTable, markdown, svg, writeOutputs, MODES, runRecv, runSend, runPing };
+module.exports = {
+  run,
+  checkUdpkit,
+  udpkitDist,
+  writeOutputs,
+  updateReadme,
+  textTable: render.textTable,
+  markdown: render.markdown,
+  svg: render.svg,
+  MODES,
+  runRecv,
+  runSend,
+  runPing,
+  findBun,
+  buildLoadgen,
+};

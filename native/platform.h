@@ -10,6 +10,20 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#if defined(__linux__)
+#include <netinet/udp.h>
+/* Older C libraries lack the names; the numbers are the kernel's ABI. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#endif
+
 /* Same layout as Linux's struct mmsghdr, so a batch can be handed to
  * recvmmsg/sendmmsg without copying; other platforms just loop over it. */
 typedef struct udpk_msg {
@@ -21,6 +35,12 @@ typedef struct udpk_platform_info {
   int recvmmsg;  /* 1 when the batched syscalls are really there */
   int sendmmsg;
   int rxq_ovfl;  /* 1 when the platform has a kernel drop counter at all */
+  int gro;       /* receive coalescing (UDP_GRO) */
+  int pktinfo;   /* destination address and interface of received datagrams; source on send */
+  int ecn;       /* TOS / traffic class of received datagrams; per-datagram TOS on send */
+  int timestamps;
+  int recverr;   /* the error queue (IP_RECVERR) */
+  int dontfrag;  /* IP_MTU_DISCOVER and IP_MTU */
 } udpk_platform_info;
 
 /* Probes once per process; safe to call from several threads (workers). */
@@ -43,15 +63,30 @@ int udpk_recv_batch(int fd, udpk_msg *msgs, unsigned n, int *deferred);
 int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n);
 
 /* Asks the kernel to report its receive-queue drop counter with every
- * datagram. 1 when enabled, 0 when the platform cannot. */
+ * datagram. 1 when enabled, 0 when the platform cannot. Only a fallback for
+ * udpk_read_drops: a control message on every datagram costs every receive. */
 int udpk_enable_drop_counter(int fd);
 
-/* Room for the control data udpk_enable_drop_counter produces. */
-#define UDPK_CTRL_SIZE 64
+/* Reads the socket's receive-queue drop counter on demand (Linux:
+ * SO_MEMINFO, the counter SO_RXQ_OVFL reports). 1 when read into *out, 0
+ * when the platform cannot. */
+int udpk_read_drops(int fd, uint32_t *out);
 
-/* Reads the drop counter from a received message's control data.
- * 1 when found (stored in *out), 0 when absent. */
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out);
+/* How full the receive queue is: bytes queued and the buffer's size (as the
+ * kernel accounts them, SO_MEMINFO on Linux). 1 when read, 0 when the
+ * platform cannot. */
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size);
+
+/* A periodic timer the loop can poll like a socket (Linux: timerfd), for
+ * receive coalescing. A non-blocking descriptor, or -errno (-ENOSYS where
+ * there is none: coalescing then stays off). */
+int udpk_timer_create(void);
+
+/* Fires first_ns from now, then every interval_ns; 0 disarms. 0 or -errno. */
+int udpk_timer_arm(int fd, long first_ns, long interval_ns);
+
+/* Consumes the expirations so far, so a level-triggered poll quiets. */
+void udpk_timer_ack(int fd);
 
 /* UDP segmentation offload (quinn-udp's model): several datagrams of one
  * size to one destination leave as a single send, split by the kernel or
@@ -65,15 +100,7 @@ int udpk_gso_supported(void);
 /* Turns receive coalescing on for fd. 1 when enabled, 0 when not. */
 int udpk_enable_gro(int fd);
 
-/* Room for a UDP_SEGMENT control message. */
-#define UDPK_GSO_CTRL_SIZE 32
-
-/* Points hdr's control data at ctrl (UDPK_GSO_CTRL_SIZE bytes) holding a
- * UDP_SEGMENT of segment_size. */
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size);
-
-/* The segment size of a coalesced received message, or 0 when it is one
- * datagram. */
-int udpk_read_gro_size(const struct msghdr *hdr);
+/* The control messages these produce and take are read and written in
+ * cmsg.c. */
 
 #endif

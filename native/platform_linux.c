@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,20 +22,21 @@ _Static_assert(offsetof(udpk_msg, len) == offsetof(struct mmsghdr, msg_len), "ud
 
 /* Written once under pthread_once, and after that only ever downgraded from
  * 1 to 0 should a syscall start answering ENOSYS; relaxed atomics suffice. */
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-
 static int have_recvmmsg;
 static int have_gso;
+static int have_gro;
+static int have_pktinfo;
+static int have_ecn;
+static int have_timestamps;
+static int have_recverr;
+static int have_dontfrag;
 static int have_sendmmsg;
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static int probe_flag(int fd, int level, int name) {
+  int on = 1;
+  return fd >= 0 && setsockopt(fd, level, name, &on, sizeof(on)) == 0;
+}
 
 static void probe(void) {
   /* An invalid descriptor tells the two cases apart without side effects:
@@ -47,8 +50,19 @@ static void probe(void) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), value = 0;
     socklen_t len = sizeof(value);
     int ok = fd >= 0 && getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
-    if (fd >= 0) close(fd);
     __atomic_store_n(&have_gso, ok, __ATOMIC_RELAXED);
+    /* The rest: each option is there when the kernel takes it. */
+    __atomic_store_n(&have_gro, probe_flag(fd, SOL_UDP, UDP_GRO), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_pktinfo, probe_flag(fd, IPPROTO_IP, IP_PKTINFO), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_ecn, probe_flag(fd, IPPROTO_IP, IP_RECVTOS), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_timestamps, probe_flag(fd, SOL_SOCKET, SO_TIMESTAMPNS), __ATOMIC_RELAXED);
+    __atomic_store_n(&have_recverr, probe_flag(fd, IPPROTO_IP, IP_RECVERR), __ATOMIC_RELAXED);
+    {
+      int v = IP_PMTUDISC_DO;
+      __atomic_store_n(&have_dontfrag, fd >= 0 && setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)) == 0,
+                       __ATOMIC_RELAXED);
+    }
+    if (fd >= 0) close(fd);
   }
 }
 
@@ -60,31 +74,6 @@ int udpk_gso_supported(void) {
 int udpk_enable_gro(int fd) {
   int on = 1;
   return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
-}
-
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size) {
-  struct cmsghdr *c;
-  memset(ctrl, 0, UDPK_GSO_CTRL_SIZE);
-  hdr->msg_control = ctrl;
-  hdr->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-  c = CMSG_FIRSTHDR(hdr);
-  c->cmsg_level = SOL_UDP;
-  c->cmsg_type = UDP_SEGMENT;
-  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  memcpy(CMSG_DATA(c), &segment_size, sizeof(segment_size));
-}
-
-int udpk_read_gro_size(const struct msghdr *hdr) {
-  struct cmsghdr *c;
-  if (hdr->msg_control == NULL || hdr->msg_controllen == 0) return 0;
-  for (c = CMSG_FIRSTHDR((struct msghdr *)hdr); c != NULL; c = CMSG_NXTHDR((struct msghdr *)hdr, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int size;
-      memcpy(&size, CMSG_DATA(c), sizeof(size));
-      return size > 0 ? size : 0;
-    }
-  }
-  return 0;
 }
 
 void udpk_platform_init(void) { pthread_once(&probe_once, probe); }
@@ -99,6 +88,12 @@ udpk_platform_info udpk_platform_get(void) {
 #else
   info.rxq_ovfl = 0;
 #endif
+  info.gro = __atomic_load_n(&have_gro, __ATOMIC_RELAXED);
+  info.pktinfo = __atomic_load_n(&have_pktinfo, __ATOMIC_RELAXED);
+  info.ecn = __atomic_load_n(&have_ecn, __ATOMIC_RELAXED);
+  info.timestamps = __atomic_load_n(&have_timestamps, __ATOMIC_RELAXED);
+  info.recverr = __atomic_load_n(&have_recverr, __ATOMIC_RELAXED);
+  info.dontfrag = __atomic_load_n(&have_dontfrag, __ATOMIC_RELAXED);
   return info;
 }
 
@@ -134,6 +129,58 @@ int udpk_send_batch(int fd, udpk_msg *msgs, unsigned n) {
   return udpk_send_loop(fd, msgs, n);
 }
 
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+/* Indexes into SO_MEMINFO's array (linux/sock_diag.h). */
+#define MEMINFO_RMEM_ALLOC 0
+#define MEMINFO_RCVBUF 1
+#define MEMINFO_DROPS 8
+#define MEMINFO_VARS 9
+
+static int read_meminfo(int fd, uint32_t mem[MEMINFO_VARS]) {
+  socklen_t len = MEMINFO_VARS * sizeof(uint32_t);
+  memset(mem, 0, len);
+  return getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len >= MEMINFO_VARS * sizeof(uint32_t);
+}
+
+int udpk_read_drops(int fd, uint32_t *out) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *out = mem[MEMINFO_DROPS];
+  return 1;
+}
+
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  uint32_t mem[MEMINFO_VARS];
+  if (!read_meminfo(fd, mem)) return 0;
+  *used = mem[MEMINFO_RMEM_ALLOC];
+  *size = mem[MEMINFO_RCVBUF];
+  return 1;
+}
+
+int udpk_timer_create(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
+  struct itimerspec t;
+  t.it_interval.tv_sec = interval_ns / 1000000000L;
+  t.it_interval.tv_nsec = interval_ns % 1000000000L;
+  t.it_value.tv_sec = first_ns / 1000000000L;
+  t.it_value.tv_nsec = first_ns % 1000000000L;
+  return timerfd_settime(fd, 0, &t, NULL) == 0 ? 0 : -errno;
+}
+
+void udpk_timer_ack(int fd) {
+  uint64_t expirations;
+  ssize_t r;
+  do
+    r = read(fd, &expirations, sizeof(expirations));
+  while (r < 0 && errno == EINTR);
+}
+
 int udpk_enable_drop_counter(int fd) {
 #ifdef SO_RXQ_OVFL
   int on = 1;
@@ -142,22 +189,4 @@ int udpk_enable_drop_counter(int fd) {
   (void)fd;
   return 0;
 #endif
-}
-
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {
-#ifdef SO_RXQ_OVFL
-  struct cmsghdr *c;
-  if (hdr->msg_control == NULL || hdr->msg_controllen == 0) return 0;
-  for (c = CMSG_FIRSTHDR((struct msghdr *)hdr); c != NULL; c = CMSG_NXTHDR((struct msghdr *)hdr, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
-        c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-      memcpy(out, CMSG_DATA(c), sizeof(uint32_t));
-      return 1;
-    }
-  }
-#else
-  (void)hdr;
-  (void)out;
-#endif
-  return 0;
 }

@@ -5,13 +5,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 void udpk_platform_init(void) {}
 
 udpk_platform_info udpk_platform_get(void) {
-  udpk_platform_info info = {0, 0, 0};
+  udpk_platform_info info;
+  memset(&info, 0, sizeof(info));
   return info;
 }
 
@@ -48,26 +50,33 @@ int udpk_enable_drop_counter(int fd) {
   return 0;
 }
 
-int udpk_read_drop_counter(const struct msghdr *hdr, uint32_t *out) {
-  (void)hdr;
+int udpk_read_drops(int fd, uint32_t *out) {
+  (void)fd;
   (void)out;
   return 0;
 }
+
+int udpk_read_rcvq(int fd, uint32_t *used, uint32_t *size) {
+  (void)fd;
+  (void)used;
+  (void)size;
+  return 0;
+}
+
+int udpk_timer_create(void) { return -ENOSYS; }
+
+int udpk_timer_arm(int fd, long first_ns, long interval_ns) {
+  (void)fd;
+  (void)first_ns;
+  (void)interval_ns;
+  return -ENOSYS;
+}
+
+void udpk_timer_ack(int fd) { (void)fd; }
 
 int udpk_gso_supported(void) { return 0; }
 
 int udpk_enable_gro(int fd) {
   (void)fd;
-  return 0;
-}
-
-void udpk_set_gso(struct msghdr *hdr, unsigned char *ctrl, uint16_t segment_size) {
-  (void)hdr;
-  (void)ctrl;
-  (void)segment_size;
-}
-
-int udpk_read_gro_size(const struct msghdr *hdr) {
-  (void)hdr;
   return 0;
 }

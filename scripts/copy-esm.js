@@ -9,6 +9,8 @@ const entries = [
   { cjs: 'index.js', mjs: 'index.mjs', names: ['_createSocketHandle', 'createSocket', 'Socket'] },
   { cjs: 'promises.js', mjs: 'promises.mjs', names: ['createSocket', 'PromiseSocket', 'AbortError'] },
   { cjs: 'register.js', mjs: 'register.mjs', names: ['registered'] },
+  { cjs: 'capabilities.js', mjs: 'capabilities.mjs', names: ['capabilities'] },
+  { cjs: 'vnet.js', mjs: 'vnet.mjs', names: ['Network', 'Host', 'Link', 'Nat', 'Clock', 'VirtualTimer', 'Capture', 'summarize'] },
 ];
 
 const dist = path.join(__dirname, '..', 'dist');

@@ -251,3 +251,8 @@ export function socketBufferSizeError(errno: number, syscall: string): Error {
   if (typeof err.stack === 'string') err.stack = err.stack.replace(/^Error/, 'SystemError [ERR_SOCKET_BUFFER_SIZE]');
   return err;
 }
+
+/** ERR_UDPKIT_UNSUPPORTED: a udpkit extension this platform (or datapath) does not have, named. */
+export function unsupportedFeature(feature: string): Error {
+  return codedError(Error, 'ERR_UDPKIT_UNSUPPORTED', `${feature} is not supported on this platform`);
+}

@@ -11,6 +11,8 @@ import { Socket, createSocket, _createSocketHandle } from './socket';
 import type * as socket from './socket';
 import type * as lookup from './lookup';
 import { legacyMembersRemoved } from './node-line';
+import type * as features from './features';
+import type * as capabilities from './capabilities';
 
 // eslint-disable-next-line @typescript-eslint/no-namespace
 declare namespace udpkit {
@@ -24,6 +26,12 @@ declare namespace udpkit {
   type OutgoingDatagram = socket.OutgoingDatagram;
   type SendCallback = socket.SendCallback;
   type LookupFunction = lookup.LookupFunction;
+  // The QUIC-grade extras (features.ts, capabilities.ts).
+  type PacketInfo = features.PacketInfo;
+  type IcmpEvent = features.IcmpEvent;
+  type DatagramOptions = features.DatagramOptions;
+  type ReceiveFeatureOptions = features.ReceiveFeatureOptions;
+  type Capabilities = capabilities.Capabilities;
 }
 
 interface Dgram {
@@ -38,3 +46,4 @@ const udpkit = (legacyMembersRemoved
   : { _createSocketHandle, createSocket, Socket }) as Dgram;
 
 export = udpkit;
+

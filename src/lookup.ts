@@ -21,6 +21,12 @@ export type Resolved = (err: Error | null, ip: string) => void;
 // literalsSkipLookup).
 const builtinLookup = dns.lookup;
 
+/**
+ * @internal Marks a lookup function that answers an IP literal with itself
+ * (udpkit/vnet's hosts): like dns.lookup, it may be skipped for literals.
+ */
+export const kAnswersLiterals = Symbol('udpkit.answersLiterals');
+
 export class Resolver {
   readonly #family: Family;
   readonly #custom: LookupFunction | undefined;
@@ -33,11 +39,16 @@ export class Resolver {
 
   /**
    * An IP literal that needs no lookup at all, or null. Only without a custom
-   * lookup: a user's lookup is called for every address, as Node does.
+   * lookup: a user's lookup is called for every address, as Node does (a
+   * vnet host's own lookup excepted: it answers a literal with itself).
    */
   literal(address: unknown): string | null {
-    if (this.#custom !== undefined || typeof address !== 'string') return null;
-    if (!literalsSkipLookup && dns.lookup !== builtinLookup) return null;
+    if (typeof address !== 'string') return null;
+    if (this.#custom !== undefined) {
+      if (!(kAnswersLiterals in this.#custom)) return null;
+    } else if (!literalsSkipLookup && dns.lookup !== builtinLookup) {
+      return null;
+    }
     // Most sockets talk to one or a few peers: skip re-parsing the same literal.
     if (address === this.#lastLiteral) return address;
     if (isIP(address) === 0) return null;

@@ -28,5 +28,13 @@ export const literalsSkipLookup = since('24.19', '26.5');
 /** Socket#bindSync() and Socket#connectSync(), which take IP literals only. */
 export const syncBindAndConnect = since('24.19', '26.4');
 
+/**
+ * bind()'s callback no longer comes with an 'error' listener of its own: a
+ * bind that fails takes the callback away before it emits 'error', which is
+ * thrown when the user has no listener (earlier, the callback's own listener
+ * kept it from being thrown).
+ */
+export const bindFailureDropsCallback = since('24.21', '26.8');
+
 /** Node 25 removed dgram._createSocketHandle and the deprecated underscore members (DEP0112). */
 export const legacyMembersRemoved = major >= 25;

@@ -18,7 +18,13 @@ import {
   socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
-import { legacyMembersRemoved, syncBindAndConnect } from './node-line';
+import { bindFailureDropsCallback, legacyMembersRemoved, syncBindAndConnect } from './node-line';
+import { outOfRange, unsupportedFeature } from './errors';
+import { RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS } from './datapath/types';
+import {
+  addPacketInfo, datagramOptions, icmpEvent, receiveFeatureMask, sendOptions,
+  type DatagramOptions, type PacketInfo, type QueuedOptions, type ReceiveFeatureOptions,
+} from './features';
 import {
   isArrayBufferView, toWirePort, validateAbortSignal, validateFunction, validatePort,
   validateString, validateUint32,
@@ -26,7 +32,7 @@ import {
 
 export type SocketType = 'udp4' | 'udp6';
 
-export interface SocketOptions {
+export interface SocketOptions extends ReceiveFeatureOptions {
   type: SocketType;
   reuseAddr?: boolean;
   /** SO_REUSEPORT (Node 22's option): several sockets, even in several processes, share one port. */
@@ -49,7 +55,7 @@ export interface BindOptions {
   fd?: number;
 }
 
-export interface RemoteInfo {
+export interface RemoteInfo extends PacketInfo {
   address: string;
   family: 'IPv4' | 'IPv6';
   port: number;
@@ -63,7 +69,7 @@ export interface AddressInfo {
 }
 
 /** One received datagram, as the 'messages' batch event and the promise API carry it. */
-export interface Datagram {
+export interface Datagram extends PacketInfo {
   data: Buffer;
   address: string;
   family: 'IPv4' | 'IPv6';
@@ -71,8 +77,8 @@ export interface Datagram {
   size: number;
 }
 
-/** One entry of `sendMany()`. */
-export interface OutgoingDatagram {
+/** One entry of `sendMany()` (source, ecn and segmentSize: see features.ts). */
+export interface OutgoingDatagram extends DatagramOptions {
   data: string | ArrayBufferView | ReadonlyArray<string | ArrayBufferView>;
   port?: number;
   address?: string;
@@ -112,6 +118,13 @@ function getDatapath(): Datapath {
 export function useDatapath(dp: Datapath): void {
   datapath = dp;
 }
+
+/**
+ * @internal The options key under which udpkit/vnet gives one Socket a
+ * datapath of its own. A symbol, so it can be neither passed by accident nor
+ * seen on the public module; such a socket never shares a cluster binding.
+ */
+export const kDatapath = Symbol('udpkit.datapath');
 
 function toBuffer(chunk: string | ArrayBufferView): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk);
@@ -191,6 +204,8 @@ export class Socket extends EventEmitter {
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #queue: QueuedWork[] | undefined;
+  /** Where a failed bind takes its callbacks away itself (bindFailureDropsCallback): how. */
+  #bindCallbacks: (() => void)[] | undefined;
   #familyName: 'IPv4' | 'IPv6';
 
   // Outgoing datagrams not yet handed to the kernel, from #outHead on.
@@ -209,8 +224,16 @@ export class Socket extends EventEmitter {
 
   readonly #sink: RecvSink;
   #releaseShared: (() => void) | undefined;
+  #ownDatapath: boolean;
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
+
+  // Issue 12's features (features.ts): what createSocket asked for, what the
+  // kernel turned on, and per-datagram send options beside the send queue.
+  #recvFeatures = 0;
+  #recvFeaturesOn = 0;
+  #outOptions: (QueuedOptions | undefined)[] = [];
+  #outOptionCount = 0;
 
   /** @internal Use createSocket(). */
   constructor(type: SocketType | SocketOptions, listener?: (msg: Buffer, rinfo: RemoteInfo) => void) {
@@ -232,7 +255,9 @@ export class Socket extends EventEmitter {
     this.#family = type === 'udp4' ? 4 : 6;
     this.#familyName = type === 'udp4' ? 'IPv4' : 'IPv6';
     this.#resolver = new Resolver(this.#family, lookup);
-    this.#handle = getDatapath().createSocket(this.#family);
+    const own = (options as { [kDatapath]?: Datapath })[kDatapath];
+    this.#ownDatapath = own !== undefined;
+    this.#handle = (own ?? getDatapath()).createSocket(this.#family);
     this.#reuseAddr = !!options.reuseAddr;
     this.#reusePort = !!options.reusePort;
     this.#ipv6Only = !!options.ipv6Only;
@@ -250,6 +275,7 @@ export class Socket extends EventEmitter {
       this.#sendBlockList = options.sendBlockList;
     }
     this.#sendBufferSize = options.sendBufferSize;
+    this.#recvFeatures = receiveFeatureMask(options);
     if (typeof listener === 'function') this.on('message', listener);
 
     this.#sink = {
@@ -260,6 +286,12 @@ export class Socket extends EventEmitter {
       onWritable: () => {
         this.#blocked = false;
         this.#flush();
+      },
+      onIcmp: (reports) => {
+        for (const report of reports) {
+          if (!this.#handle) return;
+          this.emit('icmp', icmpEvent(report));
+        }
       },
     };
 
@@ -348,7 +380,7 @@ export class Socket extends EventEmitter {
         return;
       }
       // reusePort sockets are each their own (the kernel spreads the load), as in Node 22.
-      if (!exclusive && !this.#reusePort && isClusterWorker()) this.#bindShared(ip, port);
+      if (!exclusive && !this.#reusePort && !this.#ownDatapath && isClusterWorker()) this.#bindShared(ip, port);
       else this.#bindResolved(ip, port);
     };
     const literal = this.#resolver.bindLiteral(address);
@@ -366,22 +398,26 @@ export class Socket extends EventEmitter {
    */
   #onceBound(callback: () => void): void {
     const onListening = (): void => {
-      this.removeListener('listening', onListening);
-      this.removeListener('error', removeListeners);
+      removeListeners();
       callback.call(this);
     };
     const removeListeners = (): void => {
       this.removeListener('listening', onListening);
       this.removeListener('error', removeListeners);
+      this.#bindCallbacks = this.#bindCallbacks?.filter((f) => f !== removeListeners);
     };
     this.on('listening', onListening);
-    this.on('error', removeListeners);
+    if (bindFailureDropsCallback) (this.#bindCallbacks ??= []).push(removeListeners);
+    else this.on('error', removeListeners);
   }
 
-  /** A bind that did not happen: queued work is dropped (see QueuedWork), then 'error'. */
+  /** A bind that did not happen: queued work and bind callbacks are dropped (see QueuedWork), then 'error'. */
   #bindFailed(err: Error): void {
     this.#bindState = BindState.Unbound;
     this.#dropQueue();
+    const callbacks = this.#bindCallbacks;
+    this.#bindCallbacks = undefined;
+    if (callbacks) for (const remove of callbacks) remove();
     this.emit('error', err);
   }
 
@@ -438,6 +474,7 @@ export class Socket extends EventEmitter {
   #startListening(emitLater = false): void {
     const handle = this.#handle!;
     this.#bindState = BindState.Bound;
+    if (this.#recvFeatures !== 0) this.#applyRecvFeatures(handle);
     this.#startReceiving(handle);
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, SocketOption.RecvBufferSize);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, SocketOption.SendBufferSize);
@@ -673,25 +710,25 @@ export class Socket extends EventEmitter {
   }
 
   /** A validated datagram: queue it until listening, resolve its destination, then batch it. */
-  #submit(payload: Payload, connected: boolean, port: number, address: string | null | undefined, cb: SendCallback | undefined): void {
+  #submit(payload: Payload, connected: boolean, port: number, address: string | null | undefined, cb: SendCallback | undefined, opts?: QueuedOptions | null): void {
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
     if (this.#bindState !== BindState.Bound) {
       this.#enqueue({
         run: () => {
-          if (this.#handle) this.#submit(payload, connected, port, address, cb);
+          if (this.#handle) this.#submit(payload, connected, port, address, cb, opts);
         },
       });
       return;
     }
     if (connected) {
-      this.#push(payload, null, 0, cb);
+      this.#push(payload, null, 0, cb, opts);
       return;
     }
     const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
     const literal = this.#resolver.literal(host);
     if (literal !== null) {
       if (this.#sendBlockList && this.#blocked_(literal, cb)) return;
-      this.#push(payload, literal, port, cb);
+      this.#push(payload, literal, port, cb, opts);
       return;
     }
     this.#resolver.resolve(host, (err, ip) => {
@@ -703,7 +740,7 @@ export class Socket extends EventEmitter {
       // Closed while resolving: dropped, and no callback, as in node:dgram.
       if (!this.#handle) return;
       if (this.#sendBlockList && this.#blocked_(ip, cb)) return;
-      this.#push(payload, ip, port, cb);
+      this.#push(payload, ip, port, cb, opts);
     });
   }
 
@@ -716,7 +753,7 @@ export class Socket extends EventEmitter {
     return true;
   }
 
-  #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined): void {
+  #push(payload: Payload, address: string | null, port: number, cb: SendCallback | undefined, opts?: QueuedOptions | null): void {
     const i = this.#outLength++;
     if (i >= this.#outPorts.length) {
       const grown = new Int32Array(this.#outPorts.length * 2);
@@ -727,6 +764,8 @@ export class Socket extends EventEmitter {
     this.#outAddresses[i] = address;
     this.#outPorts[i] = port;
     this.#outCallbacks[i] = cb;
+    this.#outOptions[i] = opts ?? undefined;
+    if (opts) this.#outOptionCount++;
     const size = payloadSize(payload);
     this.#outSizes[i] = size;
     this.#outQueuedBytes += size;
@@ -757,7 +796,8 @@ export class Socket extends EventEmitter {
         : (head === 0 && end === this.#outLength ? this.#outAddresses : this.#outAddresses.slice(head, end)) as string[];
       let sent: number;
       try {
-        sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses);
+        sent = handle.send(payloads, count, connectedRun ? null : this.#outPorts.subarray(head, end), addresses,
+          this.#outOptionCount > 0 ? sendOptions(this.#outOptions, head, end) : null);
       } catch (err) {
         // The datapath refused the arguments themselves: that datagram fails, the rest go on.
         this.#complete(head, err as Error);
@@ -802,6 +842,8 @@ export class Socket extends EventEmitter {
     this.#outCallbacks.length = 0;
     this.#outSizes.length = 0;
     this.#outQueuedBytes = 0;
+    this.#outOptions.length = 0;
+    this.#outOptionCount = 0;
   }
 
   /**
@@ -813,7 +855,7 @@ export class Socket extends EventEmitter {
     if (!Array.isArray(list)) throw invalidArgType('list', 'Array', list);
     if (callback !== undefined) validateFunction(callback, 'callback');
     const connected = this.#connectState === ConnectState.Connected;
-    const prepared: [Payload, number, string | undefined][] = [];
+    const prepared: [Payload, number, string | undefined, QueuedOptions | null][] = [];
     for (const entry of list as OutgoingDatagram[]) {
       if (entry === null || typeof entry !== 'object') throw invalidArgType('list[i]', 'Object', entry);
       const { data } = entry;
@@ -825,13 +867,15 @@ export class Socket extends EventEmitter {
         if (chunks === null) throw invalidArgType('buffer list arguments', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
         payload = chunks;
       } else throw invalidArgType('data', ['string', 'Buffer', 'TypedArray', 'DataView'], data);
+      const opts = datagramOptions(entry, this.#family);
+      if (opts !== null) payload = this.#withOptions(payload, opts);
       if (connected) {
         if (entry.port || entry.address) throw socketIsConnected();
-        prepared.push([payload, 0, undefined]);
+        prepared.push([payload, 0, undefined, opts]);
       } else {
         const port = validatePort(entry.port, 'Port', false);
         if (entry.address !== undefined && entry.address !== null) validateString(entry.address, 'address');
-        prepared.push([payload, port, entry.address ?? undefined]);
+        prepared.push([payload, port, entry.address ?? undefined, opts]);
       }
     }
     this.#healthCheck();
@@ -857,8 +901,8 @@ export class Socket extends EventEmitter {
       if (--pending === 0) finish(firstError);
     };
     if (callback) this.#unfinishedBatches.add(finish);
-    for (const [payload, port, address] of prepared) {
-      this.#submit(payload, connected, port, address, callback ? done : undefined);
+    for (const [payload, port, address, opts] of prepared) {
+      this.#submit(payload, connected, port, address, callback ? done : undefined, opts);
     }
   }
 
@@ -876,6 +920,8 @@ export class Socket extends EventEmitter {
     const wantMessage = this.listenerCount('message') > 0;
     const batch: Datagram[] | null = this.listenerCount('messages') > 0 ? [] : null;
     const bytes = new Uint8Array(data);
+    const infoMask = this.#recvFeaturesOn & (RECV_PACKET_INFO | RECV_ECN | RECV_TIMESTAMPS);
+    const info = infoMask !== 0 ? handle.recvInfo : undefined;
     for (let i = 0, m = 0; i < count; i++, m += RECV_META_STRIDE) {
       const address = table[meta[m + 3]!]!;
       if (blockList !== undefined && blockList.check(address, blockFamily)) continue;
@@ -884,9 +930,14 @@ export class Socket extends EventEmitter {
       const msg = Buffer.allocUnsafeSlow(size);
       if (size > 0) msg.set(bytes.subarray(meta[m]!, meta[m]! + size));
       const port = meta[m + 2]!;
-      if (batch !== null) batch.push({ data: msg, address, family, port, size });
+      if (info === undefined) {
+        if (batch !== null) batch.push({ data: msg, address, family, port, size });
+      } else if (batch !== null) {
+        batch.push(addPacketInfo({ data: msg, address, family, port, size }, info, i * RECV_INFO_STRIDE, table, infoMask));
+      }
       if (wantMessage) {
-        this.emit('message', msg, { address, family, port, size });
+        this.emit('message', msg, info === undefined ? { address, family, port, size }
+          : addPacketInfo({ address, family, port, size }, info, i * RECV_INFO_STRIDE, table, infoMask));
         // Closed inside a listener: nothing more. (Paused only stops further reads:
         // what was already taken from the kernel is still delivered.)
         if (this.#handle !== handle) return;
@@ -1137,6 +1188,71 @@ export class Socket extends EventEmitter {
     this.#refed = false;
     this.#handle?.unref();
     return this;
+  }
+
+  // ---------------------------------------------------------------- issue 12 (features.ts)
+
+  /** Turns on what createSocket asked for, once the descriptor exists; what the kernel lacks stays off. */
+  #applyRecvFeatures(handle: DatapathSocket): void {
+    const on = handle.setRecvFeatures ? handle.setRecvFeatures(this.#recvFeatures) : 0;
+    this.#recvFeaturesOn = on > 0 ? on : 0;
+  }
+
+  /** Checks that the datapath can honour a datagram's options; a segmented datagram becomes one buffer. */
+  #withOptions(payload: Payload, opts: QueuedOptions): Payload {
+    const caps = this.#capabilities();
+    if (caps === null) throw unsupportedFeature('per-datagram send options (source, ecn, segmentSize)');
+    if (opts.source !== null && !caps.packetInfo) throw unsupportedFeature('source');
+    if (opts.ecn >= 0 && !caps.ecn) throw unsupportedFeature('ecn');
+    if (opts.segmentSize > 0 && !(payload instanceof Uint8Array)) return Buffer.concat(payload);
+    return payload;
+  }
+
+  /** The platform's capabilities when this socket's datapath is the native one (it has the features' methods), else null. */
+  #capabilities(): import('./capabilities').Capabilities | null {
+    if (!this.#handle || typeof this.#handle.setRecvFeatures !== 'function') return null;
+    return (require('./capabilities') as typeof import('./capabilities')).capabilities();
+  }
+
+  #feature<K extends 'setTOS' | 'getTOS' | 'setDontFragment' | 'getPathMTU'>(name: K): DatapathSocket {
+    const handle = this.#healthCheck();
+    if (typeof handle[name] !== 'function') throw unsupportedFeature(name);
+    return handle;
+  }
+
+  /** udpkit extension: the IPv4 TOS byte / IPv6 traffic class (DSCP and ECN bits) of every datagram sent after it. */
+  setTOS(tos: number): void {
+    if (typeof tos !== 'number') throw invalidArgType('tos', 'number', tos);
+    if (!Number.isInteger(tos) || tos < 0 || tos > 255) throw outOfRange('tos', '>= 0 && <= 255', tos);
+    const handle = this.#feature('setTOS');
+    if (!this.#capabilities()?.ecn) throw unsupportedFeature('setTOS');
+    const err = handle.setTOS!(tos);
+    if (err < 0) throw errnoException(err, 'setTOS');
+  }
+
+  /** udpkit extension: the TOS byte / traffic class the socket sends with. */
+  getTOS(): number {
+    const handle = this.#feature('getTOS');
+    const tos = handle.getTOS!();
+    if (tos < 0) throw errnoException(tos, 'getTOS');
+    return tos;
+  }
+
+  /** udpkit extension: true sets DF and never fragments (too big fails with EMSGSIZE); false lets the kernel fragment. */
+  setDontFragment(flag: boolean): void {
+    if (typeof flag !== 'boolean') throw invalidArgType('flag', 'boolean', flag);
+    const handle = this.#feature('setDontFragment');
+    if (!this.#capabilities()?.dontFragment) throw unsupportedFeature('setDontFragment');
+    const err = handle.setDontFragment!(flag);
+    if (err < 0) throw errnoException(err, 'setDontFragment');
+  }
+
+  /** udpkit extension: the kernel's path MTU to the connected peer (ENOTCONN when not connected). */
+  getPathMTU(): number {
+    const handle = this.#feature('getPathMTU');
+    const mtu = handle.getPathMTU!();
+    if (mtu < 0) throw errnoException(mtu, 'getPathMTU');
+    return mtu;
   }
 }
 

@@ -189,3 +189,11 @@ test('pauseReceiving() inside a message listener loses nothing already read; res
   assert.deepEqual(got, texts);
   await closeAll(rx, tx);
 });
+
+test("sendMany's callback still comes, once, when close() overtakes its datagrams (which never leave)", { timeout: 10000 }, async () => {
+  const s = await bound();
+  const calls = [];
+  s.sendMany([{ data: 'a', port: 9, address: LO }, { data: 'b', port: 9, address: LO }], (err, sent) => calls.push([err && err.code, sent]));
+  await new Promise((resolve) => s.close(resolve));
+  assert.deepEqual(calls, [['ERR_SOCKET_DGRAM_NOT_RUNNING', 0]]);
+});

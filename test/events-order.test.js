@@ -136,9 +136,12 @@ const scenarios = {
       attempt();
     });
     s.removeAllListeners('error');
-    // With a callback and no 'error' listener of the user's, a failed bind is not thrown.
-    s.bind(holder.address().port, LOOPBACK[type], () => log.push('bound anyway'));
-    log.push(`no user listener ${counts()}`);
+    if (!require('../dist/node-line.js').bindFailureDropsCallback) {
+      // Up to 24.20 and 26.7, with a callback and no 'error' listener of the user's, a failed
+      // bind is not thrown (the callback's own 'error' listener takes it); later it is.
+      s.bind(holder.address().port, LOOPBACK[type], () => log.push('bound anyway'));
+      log.push(`no user listener ${counts()}`);
+    }
     await sink.settle();
     log.push(`after ${counts()}`);
     s.close();

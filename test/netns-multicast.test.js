@@ -4,8 +4,9 @@
 // with node:dgram (proving the test right) and with the implementation under test.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { runIn: runInNs } = require('./helpers/netns-run.js');
 const { implSpecifier, IMPL_NAME } = require('./helpers/impls.js');
 
 const CHILD = path.join(__dirname, 'helpers', 'netns-child.js');
@@ -51,26 +52,7 @@ test.after(() => {
 });
 
 function runIn(ns, role, args, impl) {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CHILD], {
-    env: { ...process.env, IMPL: implSpecifier(impl), ROLE: role, ARGS: JSON.stringify(args) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let onReady;
-  const ready = new Promise((r) => { onReady = r; });
-  child.stdout.on('data', (d) => { out += d; if (out.includes('READY\n')) onReady(); });
-  child.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(t);
-      onReady();
-      const lines = out.split('\n').filter((l) => l && l !== 'READY').map((l) => JSON.parse(l));
-      resolve({ code, signal, lines, err });
-    });
-  });
-  return { ready, exited };
+  return runInNs(CHILD, ns, role, args, { IMPL: implSpecifier(impl) });
 }
 
 const impls = IMPL_NAME === 'node' ? ['node'] : ['node', IMPL_NAME];

@@ -267,3 +267,21 @@ test('bad arguments are rejected', async () => {
   await assert.rejects(createSocket({ type: 'udp4', highWaterMark: 0 }), { code: 'ERR_OUT_OF_RANGE' });
   await assert.rejects(createSocket({ type: 'udp4', signal: 'nope' }), { code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+test('a send that close() overtakes rejects with ERR_SOCKET_DGRAM_NOT_RUNNING instead of staying pending', { timeout: 10000 }, async () => {
+  const s = await createSocket({ type: 'udp4', address: LO });
+  const sent = s.send('late', 9, LO);
+  const closed = s.close();
+  await assert.rejects(sent, { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
+  await closed;
+});
+
+test('awaiting the send before close() sends the datagram', async () => {
+  const rx = await createSocket({ type: 'udp4', address: LO });
+  const tx = await createSocket({ type: 'udp4', address: LO });
+  assert.equal(await tx.send('first', rx.address().port, LO), 5);
+  await tx.close();
+  const it = rx[Symbol.asyncIterator]();
+  assert.equal(String((await it.next()).value.data), 'first');
+  await rx.close();
+});

@@ -3,21 +3,31 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { err, expectPositionals, parse } from './common';
 
-export const help = `Usage: udpkit bench [--quick] [--json FILE] [--docs | --no-docs]
+export const help = `Usage: udpkit bench [--quick] [--only ID,...] [--json FILE] [--docs | --no-docs]
 
-Benchmarks udpkit against node:dgram side by side: receive rate at
-saturation and receiver CPU per datagram (64 B and 1200 B, via 'message'
-and via udpkit's 'messages' batches), send rate and sender CPU per
-datagram (send() and sendMany()), ping-pong round trip p50/p99, and the
-receiver's RSS under a flood. Each measurement runs in child processes,
-repeated; the table shows medians, min–max, the ratio udpkit/node:dgram,
-the target ratio and whether it was met.
+Benchmarks udpkit against node:dgram side by side, and Bun's node:dgram
+when a Bun binary is found. It leads with load from ordinary senders
+(several processes and source ports, plain sendmmsg batches, no GSO):
+receiver CPU per datagram at 100k/s (64 B and mixed sizes) with one-way
+latency p50/p99, capacity and RSS under a flood. Then udpkit's own GSO
+sender (labelled as such); send fan-out to 64 peers and mixed-size send;
+ping-pong with reply polling on and off, with each side's CPU and
+event-loop delay; and 1 or 2 receiving processes on one port (cluster,
+reusePort). Each measurement runs in child processes, repeated; the
+table shows medians, min–max, the ratio to node:dgram as a number and a
+bar, the target and whether it was met.
 
-A full run takes about 4 minutes, --quick under a minute. Needs the
-source checkout (the bench/ directory) and a built udpkit (npm run build).
+A full run takes about 5 minutes on a quiet machine, --quick about one.
+Needs the source checkout (bench/, native/tools/) and a built udpkit
+(npm run build); a C compiler (cc, or $CC) for the load generator, else
+a slower Node generator stands in. UDPKIT_BENCH_BUN=PATH picks a Bun
+binary (0: none); otherwise node_modules/@oven/bun-linux-x64 or PATH.
 
 Options:
-  --quick        fewer, shorter repetitions
+  --quick        one short repetition
+  --only IDS     only the scenarios whose ids start with these (comma-
+                 separated: recv-64, recv-mixed, recv-flood, recv-gso,
+                 send-gso, send-fanout, send-mixed, pingpong, scale)
   --json FILE    where to write the results (default bench/results/latest.json,
                  or bench/results/tmp-quick.json for --quick)
   --docs         also write docs/benchmarks.md and docs/bench-ratios.svg
@@ -34,7 +44,7 @@ interface BenchResults {
 }
 interface BenchModule {
   checkUdpkit(): string | null;
-  run(options: { quick?: boolean; onProgress?: (done: number, total: number, what: string) => void }): Promise<BenchResults>;
+  run(options: { quick?: boolean; only?: string[]; onProgress?: (done: number, total: number, what: string) => void }): Promise<BenchResults>;
   textTable(results: BenchResults): string;
   writeOutputs(results: BenchResults, options: { json?: string; docs: boolean }): string[];
 }
@@ -51,6 +61,7 @@ function progressBar(done: number, total: number, what: string): string {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse('bench', args, {
     quick: { type: 'boolean' },
+    only: { type: 'string' },
     json: { type: 'string' },
     docs: { type: 'boolean' },
     'no-docs': { type: 'boolean' },
@@ -61,7 +72,8 @@ export async function run(args: string[]): Promise<number> {
   }
   expectPositionals('bench', positionals, 0, 0, 'udpkit bench [--quick] [--json FILE]');
   const quick = values.quick === true;
-  const docs = values['no-docs'] === true ? false : values.docs === true ? true : !quick;
+  // A partial run must not stand in for the whole table.
+  const docs = values['no-docs'] === true ? false : values.docs === true ? true : !quick && values.only === undefined;
 
   const benchDir = path.resolve(__dirname, '..', '..', 'bench');
   const runner = path.join(benchDir, 'run.js');
@@ -95,7 +107,8 @@ export async function run(args: string[]): Promise<number> {
     process.exit(130);
   };
   process.once('SIGINT', onSig);
-  const results = await bench.run({ quick, onProgress });
+  const only = typeof values.only === 'string' ? values.only.split(',').filter((x) => x !== '') : undefined;
+  const results = await bench.run({ quick, only, onProgress });
   process.removeListener('SIGINT', onSig);
   if (interrupted) return 130;
   process.stdout.write(bench.textTable(results) + '\n');

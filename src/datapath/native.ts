@@ -1,10 +1,11 @@
 // The native datapath: the addon's Socket class already has exactly the
 // seam's shape, so this file only gives the addon types (addon.ts finds it).
+import type { Capabilities } from '../capabilities';
 import { loadAddon } from './addon';
 import type { Datapath, DatapathSocket, Family } from './types';
 
-/** What the platform layer found when it probed the kernel. */
-export interface PlatformInfo {
+/** What the platform layer found when it probed the kernel (Capabilities: what capabilities() reports). */
+export interface PlatformInfo extends Capabilities {
   recvmmsg: boolean;
   sendmmsg: boolean;
   dropCounter: boolean;
