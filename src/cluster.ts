@@ -7,7 +7,7 @@
 // from) so the primary keeps counting this worker, and is closed when the
 // udpkit socket closes or when the worker disconnects.
 import type { EventEmitter } from 'node:events';
-import * as path from 'node:path';
+import { loadAddon } from './datapath/addon';
 import type { Family } from './datapath/types';
 
 export interface SharedBindRequest {
@@ -63,8 +63,7 @@ const EINVAL = -22;
 
 let addon: NativeAddon | undefined;
 function native(): NativeAddon {
-  // dist/cluster.js -> <package root>/build/Release/udpkit.node
-  addon ??= require(path.join(__dirname, '..', 'build', 'Release', 'udpkit.node')) as NativeAddon;
+  addon ??= loadAddon() as NativeAddon;
   return addon;
 }
 

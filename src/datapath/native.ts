@@ -1,7 +1,7 @@
 // The native datapath: the addon's Socket class already has exactly the
-// seam's shape, so this file only finds the addon and gives it types.
-import * as path from 'node:path';
+// seam's shape, so this file only gives the addon types (addon.ts finds it).
 import type { Capabilities } from '../capabilities';
+import { loadAddon } from './addon';
 import type { Datapath, DatapathSocket, Family } from './types';
 
 /** What the platform layer found when it probed the kernel (Capabilities: what capabilities() reports). */
@@ -21,10 +21,7 @@ interface NativeBinding {
   platform(): PlatformInfo;
 }
 
-// dist/datapath/native.js -> <package root>/build/Release/udpkit.node
-const addonPath = path.join(__dirname, '..', '..', 'build', 'Release', 'udpkit.node');
-
-const binding = require(addonPath) as NativeBinding;
+const binding = loadAddon() as NativeBinding;
 
 export const nativeDatapath: Datapath = {
   createSocket(family: Family): DatapathSocket {
