@@ -137,6 +137,13 @@ static napi_value m_platform(napi_env env, napi_callback_info info) {
   CALL(env, napi_get_boolean(env, offload_enabled() && udpk_gso_supported() != 0, &v));
   CALL(env, napi_set_named_property(env, obj, "segmentationOffload", v));
   {
+    /* Receive coalescing needs a timer the loop can poll (coalesce.c). */
+    int timer = udpk_timer_create();
+    if (timer >= 0) close(timer);
+    CALL(env, napi_get_boolean(env, timer >= 0, &v));
+    CALL(env, napi_set_named_property(env, obj, "receiveCoalescing", v));
+  }
+  {
     /* What capabilities() reports: the kernel's support, probed once. */
     const struct {
       const char *name;

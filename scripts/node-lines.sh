@@ -18,6 +18,7 @@ for major in "$@"; do
   home="$root/.cache/nodes/linux-$arch-$major"
   if [ ! -x "$home/bin/node" ]; then
     echo "node-lines: fetching node-linux-$arch@$major from the npm registry" >&2
+    mkdir -p "$root/.cache"
     tmp="$(mktemp -d "$root/.cache/node-fetch-XXXXXX")"
     tgz="$(cd "$tmp" && npm pack "node-linux-$arch@$major" --silent | tail -n 1)"
     mkdir "$tmp/unpacked"

@@ -11,6 +11,8 @@ export interface PlatformInfo extends Capabilities {
   dropCounter: boolean;
   /** UDP GSO for same-size runs on send, with GRO splitting on receive (off with UDPKIT_OFFLOAD=0). */
   segmentationOffload: boolean;
+  /** A pollable timer for receive coalescing (Linux: timerfd); without one, sockets never coalesce. */
+  receiveCoalescing: boolean;
 }
 
 interface NativeBinding {
