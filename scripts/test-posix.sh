@@ -38,4 +38,7 @@ node -e '
   }
   console.log("test-posix: suite on the POSIX fallback datapath", JSON.stringify(p));
 '
-npm test
+# The suite as `npm test` runs it, less coalesce.test.js: receive coalescing
+# needs platform_linux.c's timerfd, the fallback has none, and that file has no
+# probe for it yet (on the fallback it fails and then hangs).
+node --test --test-concurrency=1 $(ls test/*.test.js test/*/*.test.js | grep -vx 'test/coalesce.test.js')
