@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h> /* struct timespec: linux/errqueue.h uses it without including it (musl) */
 
 #if defined(__linux__)
 #include <linux/errqueue.h>

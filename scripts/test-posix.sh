@@ -38,4 +38,6 @@ node -e '
   }
   console.log("test-posix: suite on the POSIX fallback datapath", JSON.stringify(p));
 '
+# The suite as `npm test` runs it (tests of what the fallback lacks, such as
+# receive coalescing or the QUIC features, skip on its platform report).
 npm test
