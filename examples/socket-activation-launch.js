@@ -10,7 +10,9 @@ const path = require('node:path');
 const port = Number(process.argv[2] || 0);
 const socket = dgram.createSocket('udp4');
 socket.bind(port, '127.0.0.1', () => {
-  const fd = socket._handle.fd; // the descriptor (legacy getter, as in node:dgram)
+  // The descriptor, through the legacy getter as in node:dgram; Node 25 removed it.
+  if (socket._handle === undefined) throw new Error('this Node has no Socket#_handle to pass a descriptor on (Node 25 removed it)');
+  const fd = socket._handle.fd;
   const service = path.join(__dirname, 'socket-activation.js');
   const child = spawn('/bin/sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$1"', process.execPath, service], {
     stdio: ['inherit', 'inherit', 'inherit', fd],

@@ -84,7 +84,7 @@ for (const family of ['udp4', 'udp6']) {
   }
 }
 
-test('systemd-style socket activation (examples/socket-activation-launch.js)', { timeout: 20000 }, async () => {
+test('systemd-style socket activation (examples/socket-activation-launch.js)', { timeout: 20000, skip: NO_HANDLE }, async () => {
   const proc = spawn(process.execPath, ['--no-deprecation', path.join(ROOT, 'examples', 'socket-activation-launch.js')], {
     env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
