@@ -11,16 +11,15 @@ import { deprecate } from 'node:util';
 import {
   BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, RECV_META_STRIDE, SocketOption,
   type Datapath, type DatapathSocket, type Family, type Payload, type RecvSink,
+  RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS,
 } from './datapath/types';
 import {
   bufferOutOfBounds, closedHandle, ipBlocked, errnoException, exceptionWithHostPort, invalidArgType, invalidArgValue,
   invalidFdType, missingArgs, socketAlreadyBound, socketBadBufferSize, socketBadType,
-  socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning,
+  socketBufferSizeError, socketIsConnected, socketNotConnected, socketNotRunning, outOfRange, unsupportedFeature,
 } from './errors';
 import { Resolver, type LookupFunction } from './lookup';
 import { bindFailureDropsCallback, legacyMembersRemoved, syncBindAndConnect } from './node-line';
-import { outOfRange, unsupportedFeature } from './errors';
-import { RECV_INFO_STRIDE, RECV_PACKET_INFO, RECV_ECN, RECV_TIMESTAMPS } from './datapath/types';
 import {
   addPacketInfo, datagramOptions, icmpEvent, receiveFeatureMask, sendOptions,
   type DatagramOptions, type PacketInfo, type QueuedOptions, type ReceiveFeatureOptions,
@@ -409,10 +408,11 @@ export class Socket extends EventEmitter {
 
   /**
    * bind()'s callback, as node:dgram registers it: a 'listening' listener
-   * plus an 'error' listener that takes it away again if this bind fails, so
-   * a bind retried from the 'error' handler leaves nothing behind. (A side
-   * effect node:dgram has too: with a callback, a failed bind's 'error' has a
-   * listener even when the user added none, so it is not thrown.)
+   * that a failed bind takes away again, so a bind retried from the 'error'
+   * handler leaves nothing behind. Up to 24.20 and 26.7 an 'error' listener
+   * of its own does that (so with a callback a failed bind's 'error' is not
+   * thrown even when the user has no listener); later, #bindFailed does it
+   * before emitting (see bindFailureDropsCallback).
    */
   #onceBound(callback: () => void): void {
     const onListening = (): void => {
@@ -503,7 +503,7 @@ export class Socket extends EventEmitter {
   /**
    * Node 24's bindSync(options): binds before returning, to an IP literal only
    * (no resolving), and returns address(); 'listening' follows on the next tick.
-   * Errors are thrown, not emitted. (Absent before Node 24, as in node:dgram.)
+   * Errors are thrown, not emitted. (Only where node:dgram has it: see syncBindAndConnect.)
    */
   bindSync(options?: { port?: number; address?: string; exclusive?: boolean }): AddressInfo;
   // No declared parameter: node:dgram's bindSync.length is 0.
